@@ -1,0 +1,205 @@
+//! The account root key and the slots that unlock it, like LUKS key slots.
+//!
+//! Layout (110 bytes): `"NSSL" | 0x01 | kind u8 | account_id 16 | slot_id 16 | nonce 24 | ct 48`.
+//! The slot key is HKDF-SHA256(unlock secret, label of the kind || account_id || slot_id);
+//! the root key is sealed with XChaCha20-Poly1305 under it, the first 38 bytes as
+//! associated data.
+
+use chacha20poly1305::XNonce;
+use chacha20poly1305::aead::{Aead, Payload};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::kdf::derive_key;
+use crate::wire::{Reader, Writer};
+use crate::{AccountId, CryptoError, Csprng};
+
+const MAGIC: &[u8; 4] = b"NSSL";
+const VERSION: u8 = 1;
+const FORMAT: &str = "slot";
+pub const SLOT_LEN: usize = 4 + 1 + 1 + 16 + 16 + 24 + 32 + 16;
+
+/// The key every other key of an account hangs from. Never leaves the client.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct RootKey([u8; 32]);
+
+impl RootKey {
+    pub fn generate(rng: &mut impl Csprng) -> Self {
+        let mut k = [0u8; 32];
+        rng.fill_bytes(&mut k);
+        RootKey(k)
+    }
+
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key for a purpose of the client's own (such as the local cache), derived
+    /// under its own label so it can never equal a key used elsewhere.
+    pub fn derive_purpose_key(&self, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        derive_key(&self.0, b"northstar/v1/purpose/", purpose.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RootKey(redacted)")
+    }
+}
+
+/// What unlocks a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// The OPAQUE export key of a password login (64 bytes).
+    Password,
+    /// A printed recovery secret.
+    Recovery,
+}
+
+impl SlotKind {
+    fn code(self) -> u8 {
+        match self {
+            SlotKind::Password => 1,
+            SlotKind::Recovery => 2,
+        }
+    }
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(SlotKind::Password),
+            2 => Some(SlotKind::Recovery),
+            _ => None,
+        }
+    }
+    fn label(self) -> &'static [u8] {
+        match self {
+            SlotKind::Password => b"northstar/v1/slot/password",
+            SlotKind::Recovery => b"northstar/v1/slot/recovery",
+        }
+    }
+}
+
+/// Seal `root` into a slot that `unlock_secret` opens.
+pub fn seal_slot(
+    kind: SlotKind,
+    unlock_secret: &[u8],
+    account: AccountId,
+    slot_id: [u8; 16],
+    root: &RootKey,
+    rng: &mut impl Csprng,
+) -> Vec<u8> {
+    let mut nonce = [0u8; 24];
+    rng.fill_bytes(&mut nonce);
+    let mut w = Writer::with_capacity(SLOT_LEN);
+    w.bytes(MAGIC)
+        .u8(VERSION)
+        .u8(kind.code())
+        .bytes(account.as_bytes())
+        .bytes(&slot_id);
+    let aad_len = w.len();
+    let key = slot_key(kind, unlock_secret, account, slot_id);
+    let ct = crate::kdf::xchacha(&key)
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: root.expose(),
+                aad: &w.as_slice()[..aad_len],
+            },
+        )
+        .expect("in-memory encryption cannot fail");
+    w.bytes(&nonce).bytes(&ct);
+    w.finish()
+}
+
+/// Open a slot of `expected_account`; a slot of another account, another kind
+/// of secret or a wrong secret is refused.
+pub fn open_slot(
+    slot: &[u8],
+    kind: SlotKind,
+    unlock_secret: &[u8],
+    expected_account: AccountId,
+) -> Result<RootKey, CryptoError> {
+    let mut r = Reader::new(slot, FORMAT);
+    r.expect_magic(MAGIC, VERSION)?;
+    let found_kind = SlotKind::from_code(r.u8()?).ok_or(CryptoError::Malformed {
+        format: FORMAT,
+        reason: "unknown slot kind",
+    })?;
+    let account = AccountId(r.array()?);
+    let slot_id: [u8; 16] = r.array()?;
+    let aad_len = r.position();
+    let nonce: [u8; 24] = r.array()?;
+    let ct = r.take(48)?;
+    r.finish()?;
+    if found_kind != kind {
+        return Err(CryptoError::ContextMismatch {
+            format: FORMAT,
+            field: "slot kind",
+        });
+    }
+    if account != expected_account {
+        return Err(CryptoError::ContextMismatch {
+            format: FORMAT,
+            field: "account",
+        });
+    }
+    let key = slot_key(kind, unlock_secret, account, slot_id);
+    let mut pt = crate::kdf::xchacha(&key)
+        .decrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: ct,
+                aad: &slot[..aad_len],
+            },
+        )
+        .map_err(|_| CryptoError::Decrypt { format: FORMAT })?;
+    let mut root = [0u8; 32];
+    root.copy_from_slice(&pt);
+    pt.zeroize();
+    Ok(RootKey(root))
+}
+
+fn slot_key(
+    kind: SlotKind,
+    unlock_secret: &[u8],
+    account: AccountId,
+    slot_id: [u8; 16],
+) -> zeroize::Zeroizing<[u8; 32]> {
+    let mut context = [0u8; 32];
+    context[..16].copy_from_slice(account.as_bytes());
+    context[16..].copy_from_slice(&slot_id);
+    derive_key(unlock_secret, kind.label(), &context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::OsRng;
+
+    #[test]
+    fn a_slot_opens_with_its_secret_only() {
+        let account = AccountId::random(&mut OsRng);
+        let root = RootKey::generate(&mut OsRng);
+        let export_key = [9u8; 64];
+        let slot = seal_slot(
+            SlotKind::Password,
+            &export_key,
+            account,
+            [1; 16],
+            &root,
+            &mut OsRng,
+        );
+        assert_eq!(slot.len(), SLOT_LEN);
+        let opened = open_slot(&slot, SlotKind::Password, &export_key, account).unwrap();
+        assert_eq!(opened.expose(), root.expose());
+        let wrong = open_slot(&slot, SlotKind::Password, &[8u8; 64], account);
+        assert_eq!(wrong.unwrap_err().code(), "decrypt");
+        let other = open_slot(
+            &slot,
+            SlotKind::Password,
+            &export_key,
+            AccountId::random(&mut OsRng),
+        );
+        assert_eq!(other.unwrap_err().code(), "context-mismatch");
+        let recovery = open_slot(&slot, SlotKind::Recovery, &export_key, account);
+        assert_eq!(recovery.unwrap_err().code(), "context-mismatch");
+    }
+}
