@@ -19,8 +19,8 @@
 //! shredded (delete its wrap) or shared (wrap its key to someone else) without touching
 //! the chain, whose hashes cover only the entry.
 
-use chacha20poly1305::XNonce;
 use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use northstar_core::Compartment;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 

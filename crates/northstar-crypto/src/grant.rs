@@ -21,7 +21,7 @@ use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use northstar_core::Compartment;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::identity::{MemberPublicKeys, MemberSecretKeys};
+use crate::identity::{AgreementSecret, MemberPublicKeys, MemberSecretKeys};
 use crate::kdf::derive_key;
 use crate::sig;
 use crate::wire::{Reader, Writer};
@@ -201,6 +201,18 @@ pub fn open_grant(
     me: &MemberSecretKeys,
     granter_key: &MemberPublicKeys,
 ) -> Result<CompartmentKey, CryptoError> {
+    open_grant_with_public(bytes, expected, &me.agreement, &me.public(), granter_key)
+}
+
+/// [`open_grant`] for a caller that already holds its public keys (saves a
+/// scalar multiplication per grant).
+pub fn open_grant_with_public(
+    bytes: &[u8],
+    expected: CompartmentRef,
+    my_agreement: &AgreementSecret,
+    my_public: &MemberPublicKeys,
+    granter_key: &MemberPublicKeys,
+) -> Result<CompartmentKey, CryptoError> {
     let header = parse_grant_header(bytes)?;
     if header.granter != granter_key.key_id() {
         return Err(CryptoError::UnexpectedSigner {
@@ -220,7 +232,7 @@ pub fn open_grant(
         source,
     })?;
     check_ref(GRANT_FORMAT, header.target, expected)?;
-    if header.recipient != me.key_id() {
+    if header.recipient != my_public.key_id() {
         return Err(CryptoError::NotRecipient);
     }
     let info = [GRANT_INFO_LABEL, &bytes[..GRANT_INFO_END]].concat();
@@ -229,7 +241,7 @@ pub fn open_grant(
             format: GRANT_FORMAT,
             reason: "encapsulated key",
         })?;
-    let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(me.agreement.to_bytes().as_ref()).map_err(
+    let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(my_agreement.to_bytes().as_ref()).map_err(
         |_| CryptoError::Decrypt {
             format: GRANT_FORMAT,
         },

@@ -29,6 +29,11 @@ impl RootKey {
         RootKey(k)
     }
 
+    /// Rebuild a root key from its bytes (a recovery secret, or a test vector).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        RootKey(bytes)
+    }
+
     pub(crate) fn expose(&self) -> &[u8; 32] {
         &self.0
     }
