@@ -1,0 +1,295 @@
+/**
+ * Compartment keys, the grants that hand them to members, and the rotation
+ * links that let the holder of a new generation read the old ones (grant.rs).
+ *
+ * Grant layout (220 bytes):
+ * `"NSGR" | 0x01 | suite u16 | org 16 | object 16 | compartment u8 | generation u32 |
+ *  recipient key id 16 | granter key id 16 | enc 32 | ct 48 | signature 64`.
+ * HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305
+ * (suite 1), with `info = "northstar/v1/grant" ‖ bytes 0..76` (everything
+ * before `enc`, so the context and both key ids are bound) and empty AAD. The
+ * granter signs `"northstar/v1/grant/sig" ‖ bytes 0..156` (everything before
+ * the signature, as the Rust code does).
+ *
+ * Rotation layout (118 bytes):
+ * `"NSRT" | 0x01 | org 16 | object 16 | compartment u8 | old gen u32 | new gen u32 | nonce 24 | ct 48`,
+ * the old key sealed with XChaCha20-Poly1305 under HKDF(new key,
+ * "northstar/v1/rotation"), bytes 0..46 as associated data.
+ */
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
+import { ascii, bytesEqual, concat, Reader, Writer } from './bytes.js';
+import { contextMismatch, decryptFailed, malformed, NorthstarCryptoError, signatureRefused, unknownGeneration, unsupported } from './errors.js';
+import { isCompartment, type Compartment } from './codes.js';
+import { keyId, publicKeysOf, type MemberPublicKeys, type ReceivingKeys, type SigningKeys } from './identity.js';
+import { deriveKey, injectedOrRandom, randomBytes, xchachaOpen, xchachaSeal } from './kdf.js';
+import * as sig from './sig.js';
+
+const GRANT_MAGIC = 'NSGR';
+const GRANT_FORMAT = 'grant';
+const GRANT_SUITE = 1;
+const GRANT_INFO_LABEL = 'northstar/v1/grant';
+const GRANT_SIG_LABEL = 'northstar/v1/grant/sig';
+export const GRANT_LEN = 220;
+const GRANT_INFO_END = 76;
+const GRANT_ENC_END = 108;
+const GRANT_SIGNED_END = 156;
+
+const ROTATION_MAGIC = 'NSRT';
+const ROTATION_FORMAT = 'rotation link';
+export const ROTATION_LEN = 118;
+const ROTATION_AAD_END = 46;
+const ROTATION_LABEL = 'northstar/v1/rotation';
+
+/** Where a compartment key belongs: the organization, the case or safe house, the compartment. */
+export interface CompartmentRef {
+  org: Uint8Array;
+  object: Uint8Array;
+  compartment: Compartment;
+}
+
+/** One generation of one compartment's key. */
+export interface CompartmentKey {
+  generation: number;
+  key: Uint8Array;
+}
+
+export function generateCompartmentKey(generation: number): CompartmentKey {
+  return { generation, key: randomBytes(32) };
+}
+
+/** What a grant says, once its signature has been checked. */
+export interface GrantHeader {
+  target: CompartmentRef;
+  generation: number;
+  recipient: Uint8Array;
+  granter: Uint8Array;
+}
+
+/** The suite is built per call: it holds no secrets and is cheap to make. */
+function hpkeSuite(): CipherSuite {
+  return new CipherSuite({
+    kem: new DhkemX25519HkdfSha256(),
+    kdf: new HkdfSha256(),
+    aead: new Chacha20Poly1305(),
+  });
+}
+
+function grantHeaderBytes(h: GrantHeader): Uint8Array {
+  return new Writer()
+    .bytes(ascii(GRANT_MAGIC))
+    .u8(1)
+    .u16(GRANT_SUITE)
+    .bytes(h.target.org)
+    .bytes(h.target.object)
+    .u8(h.target.compartment)
+    .u32(h.generation)
+    .bytes(h.recipient)
+    .bytes(h.granter)
+    .finish();
+}
+
+/** Seal `key` to `recipient`, signed by `granter`. */
+export async function sealGrant(
+  target: CompartmentRef,
+  key: CompartmentKey,
+  recipient: MemberPublicKeys,
+  granter: SigningKeys,
+): Promise<Uint8Array> {
+  const header = grantHeaderBytes({
+    target,
+    generation: key.generation,
+    recipient: keyId(recipient),
+    granter: keyId(publicKeysOf(granter)),
+  });
+  if (header.length !== GRANT_INFO_END) throw new RangeError('ids are 16 bytes');
+  const suite = hpkeSuite();
+  let recipientKey;
+  try {
+    recipientKey = await suite.kem.deserializePublicKey(recipient.agreement);
+  } catch {
+    throw malformed(GRANT_FORMAT, 'recipient agreement key');
+  }
+  let sealed;
+  try {
+    sealed = await suite.seal({ recipientPublicKey: recipientKey, info: concat(ascii(GRANT_INFO_LABEL), header) }, key.key, new Uint8Array(0));
+  } catch {
+    // The only way a seal fails on good input: an all-zero shared secret.
+    throw malformed(GRANT_FORMAT, 'recipient agreement key has small order');
+  }
+  const signed = concat(header, new Uint8Array(sealed.enc), new Uint8Array(sealed.ct));
+  if (signed.length !== GRANT_SIGNED_END) throw new RangeError('compartment keys are 32 bytes');
+  return concat(signed, sig.sign(granter.signingSeed, concat(ascii(GRANT_SIG_LABEL), signed)));
+}
+
+function readCompartment(r: Reader): Compartment {
+  const code = r.u8();
+  if (!isCompartment(code)) throw malformed(r.format, 'unknown compartment');
+  return code;
+}
+
+/** Read a grant's header without opening it (to find the granter, or to index it). */
+export function parseGrantHeader(bytes: Uint8Array): GrantHeader {
+  const r = new Reader(bytes, GRANT_FORMAT);
+  r.expectMagic(GRANT_MAGIC, 1);
+  if (r.u16() !== GRANT_SUITE) throw unsupported(GRANT_FORMAT);
+  const org = r.array(16);
+  const object = r.array(16);
+  const compartment = readCompartment(r);
+  const generation = r.u32();
+  const recipient = r.array(16);
+  const granter = r.array(16);
+  r.take(32 + 48 + 64);
+  r.finish();
+  return { target: { org, object, compartment }, generation, recipient, granter };
+}
+
+/** Which field of a compartment reference differs, in grant.rs check_ref order. */
+function checkRef(format: string, found: CompartmentRef, expected: CompartmentRef): void {
+  if (!bytesEqual(found.org, expected.org)) throw contextMismatch(format, 'organization');
+  if (!bytesEqual(found.object, expected.object)) throw contextMismatch(format, 'case');
+  if (found.compartment !== expected.compartment) throw contextMismatch(format, 'compartment');
+}
+
+export function sameCompartmentRef(a: CompartmentRef, b: CompartmentRef): boolean {
+  return bytesEqual(a.org, b.org) && bytesEqual(a.object, b.object) && a.compartment === b.compartment;
+}
+
+/**
+ * Open a grant addressed to `me`, for the compartment the caller asked for,
+ * after checking the granter's signature with `granterKey` (from the verified
+ * membership chain). Checks in grant.rs order: structure, granter key id,
+ * signature, context, recipient, then HPKE.
+ */
+export async function openGrant(
+  bytes: Uint8Array,
+  expected: CompartmentRef,
+  me: ReceivingKeys,
+  granterKey: MemberPublicKeys,
+): Promise<CompartmentKey> {
+  const header = parseGrantHeader(bytes);
+  if (!bytesEqual(header.granter, keyId(granterKey))) {
+    throw new NorthstarCryptoError('unexpected-signer', 'grant is signed by a key that is not the expected granter');
+  }
+  const code = sig.verifyCode(
+    granterKey.signing,
+    concat(ascii(GRANT_SIG_LABEL), bytes.subarray(0, GRANT_SIGNED_END)),
+    bytes.subarray(GRANT_SIGNED_END),
+  );
+  if (code) throw signatureRefused(GRANT_FORMAT, code);
+  checkRef(GRANT_FORMAT, header.target, expected);
+  if (!bytesEqual(header.recipient, keyId(publicKeysOf(me)))) {
+    throw new NorthstarCryptoError('not-recipient', 'grant is addressed to another key');
+  }
+  const suite = hpkeSuite();
+  let pt: ArrayBuffer;
+  try {
+    const recipientKey = await suite.kem.deserializePrivateKey(me.agreementSecret);
+    pt = await suite.open(
+      {
+        recipientKey,
+        enc: bytes.slice(GRANT_INFO_END, GRANT_ENC_END),
+        info: concat(ascii(GRANT_INFO_LABEL), bytes.subarray(0, GRANT_INFO_END)),
+      },
+      bytes.slice(GRANT_ENC_END, GRANT_SIGNED_END),
+      new Uint8Array(0),
+    );
+  } catch {
+    throw decryptFailed(GRANT_FORMAT);
+  }
+  if (pt.byteLength !== 32) throw malformed(GRANT_FORMAT, 'key length');
+  return { generation: header.generation, key: new Uint8Array(pt) };
+}
+
+function rotationHeader(target: CompartmentRef, oldGen: number, newGen: number): Uint8Array {
+  return new Writer()
+    .bytes(ascii(ROTATION_MAGIC))
+    .u8(1)
+    .bytes(target.org)
+    .bytes(target.object)
+    .u8(target.compartment)
+    .u32(oldGen)
+    .u32(newGen)
+    .finish();
+}
+
+/**
+ * Seal the previous generation under the next one, so that members who get
+ * only the new key still read the history. `nonce` is for vectors only.
+ */
+export function sealRotation(target: CompartmentRef, oldKey: CompartmentKey, newKey: CompartmentKey, nonce?: Uint8Array): Uint8Array {
+  if (newKey.generation !== oldKey.generation + 1) throw new RangeError('rotation moves one generation forward');
+  const header = rotationHeader(target, oldKey.generation, newKey.generation);
+  if (header.length !== ROTATION_AAD_END) throw new RangeError('ids are 16 bytes');
+  const n = injectedOrRandom(nonce, 24, 'nonce');
+  const ct = xchachaSeal(deriveKey(newKey.key, ROTATION_LABEL), n, oldKey.key, header);
+  return concat(header, n, ct);
+}
+
+/** Open a rotation link with the newer key; returns the older key. */
+export function openRotation(bytes: Uint8Array, expected: CompartmentRef, newKey: CompartmentKey): CompartmentKey {
+  const r = new Reader(bytes, ROTATION_FORMAT);
+  r.expectMagic(ROTATION_MAGIC, 1);
+  const org = r.array(16);
+  const object = r.array(16);
+  const compartment = readCompartment(r);
+  const oldGen = r.u32();
+  const newGen = r.u32();
+  const nonce = r.array(24);
+  const ct = r.take(48);
+  r.finish();
+  checkRef(ROTATION_FORMAT, { org, object, compartment }, expected);
+  // u32 arithmetic as in Rust: old_gen.checked_add(1) fails at u32::MAX.
+  if (newGen !== newKey.generation || oldGen === 0xffffffff || oldGen + 1 !== newGen) throw unknownGeneration(newGen);
+  const old = xchachaOpen(deriveKey(newKey.key, ROTATION_LABEL), nonce, ct, bytes.subarray(0, ROTATION_AAD_END));
+  if (!old) throw decryptFailed(ROTATION_FORMAT);
+  return { generation: oldGen, key: old };
+}
+
+/** Every generation of one compartment's key that a member can reach. */
+export class Keyring {
+  private readonly keys = new Map<number, CompartmentKey>();
+
+  constructor(readonly target: CompartmentRef) {}
+
+  insert(key: CompartmentKey): void {
+    this.keys.set(key.generation, key);
+  }
+
+  /**
+   * Walk the rotation links down from the newest key held; links are looked
+   * up by their new generation. Stops at the first missing link.
+   */
+  unwind(rotations: ReadonlyMap<number, Uint8Array>): void {
+    const newest = this.newest();
+    if (!newest) return;
+    let generation = newest.generation;
+    while (generation > 0) {
+      if (!this.keys.has(generation - 1)) {
+        const link = rotations.get(generation);
+        if (!link) break;
+        const old = openRotation(link, this.target, this.keys.get(generation)!);
+        this.keys.set(old.generation, old);
+      }
+      generation -= 1;
+    }
+  }
+
+  get(generation: number): CompartmentKey {
+    const k = this.keys.get(generation);
+    if (!k) throw unknownGeneration(generation);
+    return k;
+  }
+
+  newest(): CompartmentKey | undefined {
+    const g = this.generations();
+    const last = g[g.length - 1];
+    return last === undefined ? undefined : this.keys.get(last);
+  }
+
+  /** Generations held, ascending. */
+  generations(): number[] {
+    return [...this.keys.keys()].sort((a, b) => a - b);
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * The frozen vectors of testdata/vectors/, written by the Rust generator: every
+ * case in every file must open to the expected value, re-seal to the exact
+ * bytes where the randomness is given, and fail with exactly the listed code
+ * where it is invalid.
+ */
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { fromHex, toHex, utf8 } from './bytes.js';
+import { isCompartment, roleName, type Compartment } from './codes.js';
+import { keyId, memberFingerprint, memberPublicKeys, orgFingerprint, unwrapMemberKeys, unwrapOrgRoot, wrapMemberKeys, wrapOrgRoot } from './identity.js';
+import { encodeLink, foundOrganization, linkHash, parseLink, signLink, verifyMembershipChain } from './membership.js';
+import { Keyring, openGrant, openRotation, parseGrantHeader, sealRotation, type CompartmentRef } from './grant.js';
+import { entryHash, openRecord, parseEntry, sealRecord, verifyEntry, type RecordAddress } from './envelope.js';
+import { checkServedHead, verifyChain } from './chain.js';
+import { openSlot, sealSlot, type SlotKind } from './slot.js';
+import * as sig from './sig.js';
+import { fingerprint } from './words.js';
+import { EFF_LARGE_WORDLIST } from './wordlist.js';
+import { codeOf, codeOfAsync, readVectors } from './testing.js';
+
+const h = fromHex;
+
+function compartment(code: number): Compartment {
+  if (!isCompartment(code)) throw new Error(`vector names unknown compartment ${code}`);
+  return code;
+}
+
+describe('slot.json', () => {
+  interface SlotCase {
+    name: string;
+    kind: SlotKind;
+    unlock_secret: string;
+    account_id: string;
+    slot_id: string;
+    nonce: string;
+    root_key: string;
+    slot: string;
+  }
+  const v = readVectors<{ cases: SlotCase[] }>('slot.json');
+
+  it('has cases of both kinds', () => {
+    expect(v.cases.map((c) => c.kind).sort()).toEqual(expect.arrayContaining(['password', 'recovery']));
+  });
+
+  for (const c of v.cases) {
+    it(`${c.name}: opens to the root key and re-seals to the same bytes`, () => {
+      const root = openSlot(h(c.slot), c.kind, h(c.unlock_secret), h(c.account_id));
+      expect(toHex(root)).toBe(c.root_key);
+      const sealed = sealSlot({
+        kind: c.kind,
+        unlockSecret: h(c.unlock_secret),
+        accountId: h(c.account_id),
+        slotId: h(c.slot_id),
+        rootKey: h(c.root_key),
+        nonce: h(c.nonce),
+      });
+      expect(toHex(sealed)).toBe(c.slot);
+    });
+
+    it(`${c.name}: refuses the other kind, another account, a wrong secret`, () => {
+      const other: SlotKind = c.kind === 'password' ? 'recovery' : 'password';
+      expect(codeOf(() => openSlot(h(c.slot), other, h(c.unlock_secret), h(c.account_id)))).toBe('context-mismatch');
+      expect(codeOf(() => openSlot(h(c.slot), c.kind, h(c.unlock_secret), new Uint8Array(16)))).toBe('context-mismatch');
+      const wrong = h(c.unlock_secret);
+      wrong[0]! ^= 1;
+      expect(codeOf(() => openSlot(h(c.slot), c.kind, wrong, h(c.account_id)))).toBe('decrypt');
+    });
+  }
+});
+
+describe('keybox.json', () => {
+  interface KeyboxCase {
+    name: string;
+    kind: 'member' | 'org-root';
+    root_key: string;
+    account_id: string;
+    context_id: string;
+    nonce: string;
+    public: string;
+    secret: string;
+    box: string;
+  }
+  const v = readVectors<{ cases: KeyboxCase[] }>('keybox.json');
+
+  it('has cases of both kinds', () => {
+    expect(new Set(v.cases.map((c) => c.kind))).toEqual(new Set(['member', 'org-root']));
+  });
+
+  for (const c of v.cases) {
+    it(`${c.name}: opens to the secret and re-seals to the same bytes`, () => {
+      const root = h(c.root_key);
+      const account = h(c.account_id);
+      if (c.kind === 'member') {
+        expect(c.context_id).toBe(c.account_id);
+        const keys = unwrapMemberKeys(h(c.box), root, account);
+        expect(toHex(keys.signingSeed) + toHex(keys.agreementSecret)).toBe(c.secret);
+        const pub = memberPublicKeys(keys);
+        expect(toHex(pub.signing) + toHex(pub.agreement)).toBe(c.public);
+        expect(toHex(wrapMemberKeys(root, account, keys, h(c.nonce)))).toBe(c.box);
+        // A member box is not an org-root box, even under the right root key.
+        expect(codeOf(() => unwrapOrgRoot(h(c.box), root, account, account))).toBe('context-mismatch');
+      } else {
+        const org = h(c.context_id);
+        const seed = unwrapOrgRoot(h(c.box), root, account, org);
+        expect(toHex(seed)).toBe(c.secret);
+        expect(toHex(sig.publicKey(seed))).toBe(c.public);
+        expect(toHex(wrapOrgRoot(root, account, org, seed, h(c.nonce)))).toBe(c.box);
+        expect(codeOf(() => unwrapOrgRoot(h(c.box), root, account, new Uint8Array(16)))).toBe('context-mismatch');
+      }
+      const otherRoot = h(c.root_key);
+      otherRoot[31]! ^= 0x80;
+      const open = () =>
+        c.kind === 'member' ? unwrapMemberKeys(h(c.box), otherRoot, account) : unwrapOrgRoot(h(c.box), otherRoot, account, h(c.context_id));
+      expect(codeOf(open)).toBe('decrypt');
+    });
+  }
+});
+
+describe('fingerprint.json and the word list', () => {
+  const v = readVectors<{
+    wordlist_sha256: string;
+    cases: { kind: string; public: string; words: string[] }[];
+    key_ids: { signing: string; agreement: string; key_id: string }[];
+  }>('fingerprint.json');
+
+  it('wordlist.ts is the EFF large list the Rust side uses', () => {
+    expect(EFF_LARGE_WORDLIST.length).toBe(7776);
+    expect(new Set(EFF_LARGE_WORDLIST).size).toBe(7776);
+    expect(toHex(sha256(utf8.encode(EFF_LARGE_WORDLIST.join('\n'))))).toBe(v.wordlist_sha256);
+  });
+
+  it('has cases', () => {
+    expect(v.cases.length).toBeGreaterThan(0);
+    expect(v.key_ids.length).toBeGreaterThan(0);
+  });
+
+  for (const [i, c] of v.cases.entries()) {
+    it(`fingerprint ${i} (${c.kind})`, () => {
+      expect(fingerprint(c.kind, h(c.public))).toEqual(c.words);
+      if (c.kind === 'org') expect(orgFingerprint(h(c.public))).toEqual(c.words);
+      if (c.kind === 'member') {
+        const p = h(c.public);
+        expect(memberFingerprint({ signing: p.slice(0, 32), agreement: p.slice(32) })).toEqual(c.words);
+      }
+    });
+  }
+
+  for (const [i, c] of v.key_ids.entries()) {
+    it(`key id ${i}`, () => {
+      expect(toHex(keyId({ signing: h(c.signing), agreement: h(c.agreement) }))).toBe(c.key_id);
+    });
+  }
+});
+
+describe('membership.json', () => {
+  interface MemberV {
+    account_id: string;
+    name: string;
+    role: string;
+    signing: string;
+    agreement: string;
+    fingerprint: string[];
+  }
+  const v = readVectors<{
+    root_public_key: string;
+    org_id: string;
+    links: string[];
+    expected: { org_name: string; len: number; head: string; members: MemberV[] };
+    invalid: { name: string; links: string[]; error: string }[];
+  }>('membership.json');
+
+  it('the valid chain verifies to the expected state', () => {
+    const s = verifyMembershipChain(h(v.root_public_key), v.links.map(h));
+    expect(toHex(s.org)).toBe(v.org_id);
+    expect(s.orgName).toBe(v.expected.org_name);
+    expect(s.len).toBe(BigInt(v.expected.len));
+    expect(toHex(s.head)).toBe(v.expected.head);
+    expect(toHex(s.head)).toBe(toHex(linkHash(h(v.links[v.links.length - 1]!))));
+    const members = s.members.map((m) => ({
+      account_id: toHex(m.account),
+      name: m.name,
+      role: roleName(m.role),
+      signing: toHex(m.keys.signing),
+      agreement: toHex(m.keys.agreement),
+      fingerprint: memberFingerprint(m.keys),
+    }));
+    expect(members).toEqual(v.expected.members);
+  });
+
+  it('every link parses at its position and re-encodes to the same bytes', () => {
+    // The signers' seeds are not in the file, so byte-exact re-signing cannot
+    // be checked here: the encoder is checked by parse → encode being the
+    // identity, deterministic Ed25519 by the envelope vectors (which carry a
+    // seed) and by foundOrganization below.
+    for (const [i, hex] of v.links.entries()) {
+      const link = parseLink(h(hex), BigInt(i));
+      expect(link.body.seq).toBe(BigInt(i));
+      expect(toHex(encodeLink(link))).toBe(hex);
+    }
+  });
+
+  it('foundOrganization makes links that the chain accepts and that re-sign identically', () => {
+    const rootSeed = new Uint8Array(32).fill(7);
+    const adminKeys = memberPublicKeys({ signingSeed: new Uint8Array(32).fill(8), agreementSecret: new Uint8Array(32).fill(9) });
+    const links = foundOrganization(h(v.org_id), 'Test Org', rootSeed, 1_700_000_000n, { account: new Uint8Array(16).fill(1), name: 'ada', keys: adminKeys });
+    const s = verifyMembershipChain(sig.publicKey(rootSeed), links);
+    expect(s.members.map((m) => m.name)).toEqual(['ada']);
+    expect(toHex(signLink(parseLink(links[1]!, 1n).body, rootSeed))).toBe(toHex(links[1]!));
+  });
+
+  for (const c of v.invalid) {
+    it(`invalid: ${c.name} → ${c.error}`, () => {
+      expect(codeOf(() => verifyMembershipChain(h(v.root_public_key), c.links.map(h)))).toBe(c.error);
+    });
+  }
+
+  it('an empty chain is refused', () => {
+    expect(codeOf(() => verifyMembershipChain(h(v.root_public_key), []))).toBe('membership-empty');
+  });
+});
+
+describe('grant.json', () => {
+  interface Party {
+    signing: string;
+    agreement: string;
+  }
+  interface GrantCase {
+    name: string;
+    org_id: string;
+    object_id: string;
+    compartment: number;
+    generation: number;
+    recipient: Party & { agreement_secret: string };
+    granter: Party;
+    key: string;
+    grant: string;
+  }
+  interface Expect {
+    org_id: string;
+    object_id: string;
+    compartment: number;
+  }
+  interface Rotation {
+    org_id: string;
+    object_id: string;
+    compartment: number;
+    old_generation: number;
+    old_key: string;
+    new_generation: number;
+    new_key: string;
+    nonce: string;
+    link: string;
+  }
+  const v = readVectors<{
+    cases: GrantCase[];
+    invalid: { name: string; grant: string; expect: Expect; error: string }[];
+    rotations: Rotation[];
+  }>('grant.json');
+
+  const ref = (e: Expect): CompartmentRef => ({ org: h(e.org_id), object: h(e.object_id), compartment: compartment(e.compartment) });
+  const pub = (p: Party) => ({ signing: h(p.signing), agreement: h(p.agreement) });
+  const me = (c: GrantCase) => ({ agreementSecret: h(c.recipient.agreement_secret), public: pub(c.recipient) });
+
+  it('has cases, invalid cases and rotations', () => {
+    expect(v.cases.length).toBeGreaterThan(0);
+    expect(v.invalid.length).toBeGreaterThan(0);
+    expect(v.rotations.length).toBeGreaterThan(0);
+  });
+
+  for (const c of v.cases) {
+    it(`${c.name}: opens to the key`, async () => {
+      const grant = h(c.grant);
+      expect(grant.length).toBe(220);
+      const header = parseGrantHeader(grant);
+      expect(header.generation).toBe(c.generation);
+      expect(toHex(header.recipient)).toBe(toHex(keyId(pub(c.recipient))));
+      expect(toHex(header.granter)).toBe(toHex(keyId(pub(c.granter))));
+      const key = await openGrant(grant, ref(c), me(c), pub(c.granter));
+      expect(key.generation).toBe(c.generation);
+      expect(toHex(key.key)).toBe(c.key);
+    });
+  }
+
+  for (const c of v.invalid) {
+    it(`invalid: ${c.name} → ${c.error}`, async () => {
+      // The invalid grants were made from the first case's parties.
+      const base = v.cases[0]!;
+      expect(await codeOfAsync(() => openGrant(h(c.grant), ref(c.expect), me(base), pub(base.granter)))).toBe(c.error);
+    });
+  }
+
+  for (const [i, r] of v.rotations.entries()) {
+    it(`rotation ${i}: re-seals to the same bytes and opens to the old key`, () => {
+      const target = ref(r);
+      const oldKey = { generation: r.old_generation, key: h(r.old_key) };
+      const newKey = { generation: r.new_generation, key: h(r.new_key) };
+      expect(toHex(sealRotation(target, oldKey, newKey, h(r.nonce)))).toBe(r.link);
+      const opened = openRotation(h(r.link), target, newKey);
+      expect(opened.generation).toBe(r.old_generation);
+      expect(toHex(opened.key)).toBe(r.old_key);
+      // A keyring holding only the new key reaches the old one.
+      const ring = new Keyring(target);
+      ring.insert(newKey);
+      ring.unwind(new Map([[r.new_generation, h(r.link)]]));
+      expect(toHex(ring.get(r.old_generation).key)).toBe(r.old_key);
+      // Under the wrong generation or for another compartment it is refused.
+      expect(codeOf(() => openRotation(h(r.link), target, { ...newKey, generation: r.new_generation + 1 }))).toBe('unknown-generation');
+      const other = { ...target, compartment: compartment(r.compartment === 1 ? 2 : 1) };
+      expect(codeOf(() => openRotation(h(r.link), other, newKey))).toBe('context-mismatch');
+    });
+  }
+});
+
+interface EnvelopeVectors {
+  author: { signing_seed: string; signing: string; agreement: string };
+  generation: number;
+  compartment_key: string;
+  records: {
+    name: string;
+    org_id: string;
+    case_id: string;
+    compartment: number;
+    record_id: string;
+    record_version: number;
+    seq: number;
+    prev_hash: string;
+    data_key: string;
+    nonce: string;
+    wrap_nonce: string;
+    plaintext: string;
+    entry: string;
+    wrap: string;
+    entry_hash: string;
+  }[];
+  invalid: {
+    name: string;
+    entry: string;
+    wrap: string;
+    expect: { org_id: string; case_id: string; compartment: number; record_id: string };
+    error: string;
+  }[];
+}
+
+describe('envelope.json', () => {
+  const v = readVectors<EnvelopeVectors>('envelope.json');
+  const author = { signing: h(v.author.signing), agreement: h(v.author.agreement) };
+  const signer = { signingSeed: h(v.author.signing_seed), public: author };
+  const key = { generation: v.generation, key: h(v.compartment_key) };
+  const ringFor = (a: RecordAddress) => {
+    const ring = new Keyring({ org: a.org, object: a.case, compartment: a.compartment });
+    ring.insert(key);
+    return ring;
+  };
+
+  it('the author seed matches the author key', () => {
+    expect(toHex(sig.publicKey(signer.signingSeed))).toBe(v.author.signing);
+  });
+
+  it('has records and invalid cases', () => {
+    expect(v.records.length).toBeGreaterThan(0);
+    expect(v.invalid.length).toBeGreaterThan(0);
+  });
+
+  for (const r of v.records) {
+    it(`${r.name}: opens, hashes, and re-seals to the same entry and wrap`, () => {
+      const address: RecordAddress = { org: h(r.org_id), case: h(r.case_id), compartment: compartment(r.compartment), record: h(r.record_id) };
+      const opened = openRecord(h(r.entry), h(r.wrap), address, ringFor(address), author);
+      expect(toHex(opened.plaintext)).toBe(r.plaintext);
+      expect(opened.header.seq).toBe(BigInt(r.seq));
+      expect(opened.header.recordVersion).toBe(r.record_version);
+      expect(opened.header.generation).toBe(v.generation);
+      expect(toHex(opened.header.prevHash)).toBe(r.prev_hash);
+      expect(toHex(entryHash(h(r.entry)))).toBe(r.entry_hash);
+      expect(parseEntry(h(r.entry))).toEqual(verifyEntry(h(r.entry), author));
+      const sealed = sealRecord({
+        address,
+        recordVersion: r.record_version,
+        position: { seq: BigInt(r.seq), prevHash: h(r.prev_hash) },
+        key,
+        author: signer,
+        plaintext: h(r.plaintext),
+        dataKey: h(r.data_key),
+        nonce: h(r.nonce),
+        wrapNonce: h(r.wrap_nonce),
+      });
+      expect(toHex(sealed.entry)).toBe(r.entry);
+      expect(toHex(sealed.wrap)).toBe(r.wrap);
+    });
+  }
+
+  for (const c of v.invalid) {
+    it(`invalid: ${c.name} → ${c.error}`, () => {
+      const address: RecordAddress = {
+        org: h(c.expect.org_id),
+        case: h(c.expect.case_id),
+        compartment: compartment(c.expect.compartment),
+        record: h(c.expect.record_id),
+      };
+      expect(codeOf(() => openRecord(h(c.entry), h(c.wrap), address, ringFor(address), author))).toBe(c.error);
+    });
+  }
+});
+
+describe('chain.json', () => {
+  interface Head {
+    seq: number;
+    hash: string;
+  }
+  const v = readVectors<{
+    org_id: string;
+    case_id: string;
+    entries: string[];
+    head: Head;
+    invalid: { name: string; entries: string[]; error: string }[];
+    served_heads: { known: Head; served: Head; error: string | null }[];
+  }>('chain.json');
+  const head = (x: Head) => ({ seq: BigInt(x.seq), hash: h(x.hash) });
+
+  it('the chain verifies to the expected head, whole and resumed', () => {
+    const got = verifyChain(h(v.org_id), h(v.case_id), undefined, v.entries.map(h));
+    expect(got?.seq).toBe(BigInt(v.head.seq));
+    expect(toHex(got!.hash)).toBe(v.head.hash);
+    // Resuming after the first entry reaches the same head.
+    const first = verifyChain(h(v.org_id), h(v.case_id), undefined, [h(v.entries[0]!)])!;
+    const resumed = verifyChain(h(v.org_id), h(v.case_id), first, v.entries.slice(1).map(h))!;
+    expect(toHex(resumed.hash)).toBe(v.head.hash);
+  });
+
+  for (const c of v.invalid) {
+    it(`invalid: ${c.name} → ${c.error}`, () => {
+      expect(codeOf(() => verifyChain(h(v.org_id), h(v.case_id), undefined, c.entries.map(h)))).toBe(c.error);
+    });
+  }
+
+  for (const [i, c] of v.served_heads.entries()) {
+    it(`served head ${i} → ${c.error ?? 'ok'}`, () => {
+      expect(codeOf(() => checkServedHead(head(c.known), head(c.served)))).toBe(c.error ?? 'ok');
+    });
+  }
+});
+
+describe('ed25519-policy.json', () => {
+  interface PolicyVector {
+    number: number;
+    key: string;
+    sig: string;
+    msg: string;
+    flags: string[] | null;
+    valid: boolean;
+    error: string | null;
+  }
+  const v = readVectors<{ source: string; vectors: PolicyVector[] }>('ed25519-policy.json');
+
+  it('agrees with the Rust verdict and error code on every vector', () => {
+    expect(v.vectors.length).toBe(914);
+    const disagreements: string[] = [];
+    let agree = 0;
+    for (const t of v.vectors) {
+      const code = sig.verifyCode(h(t.key), utf8.encode(t.msg), h(t.sig));
+      const valid = code === undefined;
+      if (valid === t.valid && (code ?? null) === t.error) agree++;
+      else disagreements.push(`#${t.number}: rust ${t.valid ? 'valid' : t.error}, ts ${code ?? 'valid'}`);
+    }
+    console.log(`ed25519 policy: TypeScript agrees with Rust on ${agree}/${v.vectors.length} vectors (${((100 * agree) / v.vectors.length).toFixed(1)}%)`);
+    expect(disagreements).toEqual([]);
+    expect(agree).toBe(v.vectors.length);
+  });
+});
