@@ -1,1 +1,179 @@
-fn main() {}
+//! Build, test and check automation for Northstar: `cargo xtask <command>`.
+//!
+//! - `cargo xtask test`    — everything CI checks: installs what the tests need
+//!   (npm packages, Debian's `age`), then formatting, clippy, the Rust tests, the
+//!   TypeScript type check and the TypeScript tests (with the live Rust interop).
+//! - `cargo xtask vectors` — regenerate the frozen vectors after an intended format change.
+//! - `cargo xtask bench`   — run the benchmarks and print them beside the measured limits.
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = repo_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root),
+        Some("vectors") => vectors(),
+        Some("bench") => bench(),
+        Some("tidy") => tidy::check(&root),
+        _ => {
+            eprintln!("usage: cargo xtask <test|vectors|bench|tidy>");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository root")
+        .to_path_buf()
+}
+
+/// Run a command, echoing it, and fail with its name if it fails.
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("+ {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", cmd.get_program());
+    }
+    Ok(())
+}
+
+fn has_command(name: &str, arg: &str) -> bool {
+    Command::new(name)
+        .arg(arg)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Install the Debian packages the tests drive for real, or fail saying how.
+fn ensure_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .filter(|(binary, _)| !has_command(binary, "--version"))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("installing Debian packages the tests need: {missing:?}");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut c = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update", "-qq"]))
+        .context("apt-get update failed: install the packages by hand")?;
+    let mut install = apt(&["install", "-y", "-qq"]);
+    install.args(&missing);
+    run(&mut install).with_context(|| format!("could not install {missing:?}"))?;
+    Ok(())
+}
+
+fn ensure_npm_packages(root: &Path) -> Result<()> {
+    let web = root.join("web");
+    if !has_command("npm", "--version") {
+        bail!(
+            "Node.js 20 and npm are required for the web tests (https://nodejs.org or Debian's nodejs)"
+        );
+    }
+    let lock = web.join("package-lock.json");
+    let installed = web.join("node_modules/.package-lock.json");
+    let fresh = match (lock.metadata(), installed.metadata()) {
+        (Ok(l), Ok(i)) => i.modified()? >= l.modified()?,
+        _ => false,
+    };
+    if !fresh {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&web))?;
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn test(root: &Path) -> Result<()> {
+    ensure_debian_packages(&[("age", "age")])?;
+    ensure_npm_packages(root)?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))
+        .context("formatting differs: run `cargo fmt`")?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    tidy::check(root)?;
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "northstar-crypto",
+        "--example",
+        "interop",
+    ]))?;
+    let interop = target_dir(root).join("debug/examples/interop");
+    run(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    let web = root.join("web");
+    run(Command::new("npm").args(["run", "check"]).current_dir(&web))?;
+    run(Command::new("npm")
+        .args(["test"])
+        .env("NORTHSTAR_INTEROP_BIN", &interop)
+        .current_dir(&web))?;
+    eprintln!("all checks passed");
+    Ok(())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn vectors() -> Result<()> {
+    run(cargo()
+        .args([
+            "test",
+            "-p",
+            "northstar-crypto",
+            "--test",
+            "vectors",
+            "vector_files_are_what_the_generator_makes",
+        ])
+        .env("NORTHSTAR_WRITE_VECTORS", "1"))?;
+    eprintln!("vectors written to testdata/vectors/ and web/src/lib/crypto/wordlist.ts");
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    run(cargo().args(["bench", "-p", "northstar-crypto"]))
+}

@@ -1,0 +1,175 @@
+//! A tiny Rust endpoint for the live TypeScript ↔ Rust round trips
+//! (web/src/lib/crypto/interop.test.ts). Reads one JSON request on stdin and
+//! prints one JSON response on stdout. Test-only: it takes secret keys as hex.
+//!
+//! Requests (all byte strings lower-case hex; compartment as its numeric code):
+//! - `{"op":"keygen"}` → `{"signing_seed","agreement_secret","signing","agreement","key_id"}`
+//! - `{"op":"seal-record","org_id","case_id","compartment","record_id","record_version","seq",
+//!    "prev_hash","generation","compartment_key","author":{"signing_seed","agreement_secret"},
+//!    "plaintext"}` → `{"entry","wrap"}`
+//! - `{"op":"open-record","entry","wrap","org_id","case_id","compartment","record_id",
+//!    "generation","compartment_key","author":{"signing","agreement"}}` → `{"plaintext"}`
+//! - `{"op":"seal-grant","org_id","object_id","compartment","generation","key",
+//!    "recipient":{"signing","agreement"},"granter":{"signing_seed","agreement_secret"}}` → `{"grant"}`
+//! - `{"op":"open-grant","grant","org_id","object_id","compartment",
+//!    "recipient":{"signing_seed","agreement_secret"},"granter":{"signing","agreement"}}`
+//!    → `{"key","generation"}`
+//!
+//! Any failure prints `{"error": code, "message": text}` and exits with status 1.
+#![allow(clippy::print_stdout)]
+
+use std::io::Read;
+
+use northstar_core::Compartment;
+use northstar_crypto::envelope::{ChainPosition, RecordAddress, open_record, seal_record};
+use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant, seal_grant};
+use northstar_crypto::identity::{AgreementSecret, MemberPublicKeys, MemberSecretKeys};
+use northstar_crypto::sig::SigningSecret;
+use northstar_crypto::{CryptoError, ObjectId, OrgId, RecordId};
+use rand::rngs::OsRng;
+use serde_json::{Value, json};
+
+fn hx(v: &Value, field: &str) -> Vec<u8> {
+    hex::decode(
+        v[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("missing {field}")),
+    )
+    .unwrap_or_else(|_| panic!("{field} is not hex"))
+}
+fn arr<const N: usize>(v: &Value, field: &str) -> [u8; N] {
+    hx(v, field)
+        .try_into()
+        .unwrap_or_else(|_| panic!("{field} must be {N} bytes"))
+}
+fn num(v: &Value, field: &str) -> u64 {
+    v[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("missing {field}"))
+}
+fn compartment(v: &Value) -> Compartment {
+    Compartment::from_code(num(v, "compartment") as u8).expect("compartment code")
+}
+fn secret_keys(v: &Value) -> MemberSecretKeys {
+    MemberSecretKeys {
+        signing: SigningSecret::from_seed(arr(v, "signing_seed")),
+        agreement: AgreementSecret::from_bytes(arr(v, "agreement_secret")),
+    }
+}
+fn public_keys(v: &Value) -> MemberPublicKeys {
+    MemberPublicKeys {
+        signing: arr(v, "signing"),
+        agreement: arr(v, "agreement"),
+    }
+}
+
+fn handle(req: &Value) -> Result<Value, CryptoError> {
+    match req["op"].as_str().unwrap_or("") {
+        "keygen" => {
+            let mut seed = [0u8; 32];
+            let mut agreement = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut OsRng, &mut seed);
+            rand::RngCore::fill_bytes(&mut OsRng, &mut agreement);
+            let keys = MemberSecretKeys {
+                signing: SigningSecret::from_seed(seed),
+                agreement: AgreementSecret::from_bytes(agreement),
+            };
+            let p = keys.public();
+            Ok(
+                json!({"signing_seed": hex::encode(seed), "agreement_secret": hex::encode(agreement),
+                      "signing": hex::encode(p.signing), "agreement": hex::encode(p.agreement),
+                      "key_id": p.key_id().to_hex()}),
+            )
+        }
+        "seal-record" => {
+            let address = RecordAddress {
+                org: OrgId(arr(req, "org_id")),
+                case: ObjectId(arr(req, "case_id")),
+                compartment: compartment(req),
+                record: RecordId(arr(req, "record_id")),
+            };
+            let key = CompartmentKey::from_bytes(
+                num(req, "generation") as u32,
+                arr(req, "compartment_key"),
+            );
+            let sealed = seal_record(
+                address,
+                num(req, "record_version") as u32,
+                ChainPosition {
+                    seq: num(req, "seq"),
+                    prev_hash: arr(req, "prev_hash"),
+                },
+                &key,
+                &secret_keys(&req["author"]),
+                &hx(req, "plaintext"),
+                &mut OsRng,
+            )?;
+            Ok(json!({"entry": hex::encode(sealed.entry), "wrap": hex::encode(sealed.wrap)}))
+        }
+        "open-record" => {
+            let address = RecordAddress {
+                org: OrgId(arr(req, "org_id")),
+                case: ObjectId(arr(req, "case_id")),
+                compartment: compartment(req),
+                record: RecordId(arr(req, "record_id")),
+            };
+            let mut keyring = Keyring::new(address.compartment_ref());
+            keyring.insert(CompartmentKey::from_bytes(
+                num(req, "generation") as u32,
+                arr(req, "compartment_key"),
+            ));
+            let opened = open_record(
+                &hx(req, "entry"),
+                &hx(req, "wrap"),
+                &address,
+                &keyring,
+                &public_keys(&req["author"]),
+            )?;
+            Ok(json!({"plaintext": hex::encode(&*opened.plaintext), "seq": opened.header.seq}))
+        }
+        "seal-grant" => {
+            let target = CompartmentRef {
+                org: OrgId(arr(req, "org_id")),
+                object: ObjectId(arr(req, "object_id")),
+                compartment: compartment(req),
+            };
+            let key = CompartmentKey::from_bytes(num(req, "generation") as u32, arr(req, "key"));
+            let grant = seal_grant(
+                target,
+                &key,
+                &public_keys(&req["recipient"]),
+                &secret_keys(&req["granter"]),
+                &mut OsRng,
+            )?;
+            Ok(json!({"grant": hex::encode(grant)}))
+        }
+        "open-grant" => {
+            let target = CompartmentRef {
+                org: OrgId(arr(req, "org_id")),
+                object: ObjectId(arr(req, "object_id")),
+                compartment: compartment(req),
+            };
+            let key = open_grant(
+                &hx(req, "grant"),
+                target,
+                &secret_keys(&req["recipient"]),
+                &public_keys(&req["granter"]),
+            )?;
+            Ok(json!({"key": hex::encode(key.expose_for_cache()), "generation": key.generation()}))
+        }
+        other => panic!("unknown op {other:?}"),
+    }
+}
+
+fn main() {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).expect("stdin");
+    let req: Value = serde_json::from_str(&input).expect("one JSON request on stdin");
+    match handle(&req) {
+        Ok(v) => println!("{v}"),
+        Err(e) => {
+            println!("{}", json!({"error": e.code(), "message": e.to_string()}));
+            std::process::exit(1);
+        }
+    }
+}
