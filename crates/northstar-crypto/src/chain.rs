@@ -44,7 +44,9 @@ impl ChainVerifier {
         self.head
     }
 
-    /// Check that `entry` is the next link of the chain and advance.
+    /// Check that `entry` is the next link of the chain and advance. This checks
+    /// structure and links only: callers also check each entry's signature with
+    /// [`crate::envelope::verify_entry`], since links alone do not say who wrote it.
     pub fn push(&mut self, entry: &[u8]) -> Result<ChainHead, CryptoError> {
         let header = parse_entry(entry)?;
         let hash = entry_hash(entry);
@@ -57,13 +59,11 @@ impl ChainVerifier {
             return Err(match self.head {
                 Some(h) if seq == h.seq && hash == h.hash => ChainError::Duplicate { seq },
                 Some(h) if seq == h.seq => ChainError::Fork { seq },
-                Some(h) if seq > expected => ChainError::Gap {
-                    previous: h.seq,
+                Some(_) if seq > expected => ChainError::Gap {
                     expected,
                     found: seq,
                 },
                 None => ChainError::Gap {
-                    previous: 0,
                     expected,
                     found: seq,
                 },
@@ -99,10 +99,7 @@ pub fn verify_chain<E: AsRef<[u8]>>(
     };
     for (i, e) in entries.iter().enumerate() {
         if let Err(err) = v.push(e.as_ref()) {
-            if let CryptoError::Chain(ChainError::Gap {
-                expected, found, ..
-            }) = err
-            {
+            if let CryptoError::Chain(ChainError::Gap { expected, found }) = err {
                 let later = entries[i + 1..]
                     .iter()
                     .filter_map(|e| parse_entry(e.as_ref()).ok())

@@ -16,8 +16,9 @@
 //! `"NSKW" | 0x01 | org 16 | case 16 | compartment u8 | record id 16 | record version u32 |
 //!  generation u32 | nonce 24 | ct 48` under HKDF(compartment key, "northstar/v1/record/wrap"),
 //! bytes 0..62 as associated data. Keeping it apart from the chain lets one record be
-//! shredded (delete its wrap) or shared (wrap its key to someone else) without touching
-//! the chain, whose hashes cover only the entry.
+//! shredded (delete its wrap) or, later, shared (wrap its key to someone else) without touching
+//! the chain, whose hashes cover only the entry. (Sharing a single record with someone
+//! outside the compartment needs a format of its own, planned for a later version.)
 
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};

@@ -21,6 +21,8 @@ pub enum SignatureError {
     MixedOrderR,
     #[error("signature does not verify")]
     Mismatch,
+    #[error("X25519 agreement key has small order")]
+    SmallOrderAgreementKey,
 }
 
 impl SignatureError {
@@ -36,6 +38,7 @@ impl SignatureError {
             SignatureError::SmallOrderR => "sig-small-order-r",
             SignatureError::MixedOrderR => "sig-mixed-order-r",
             SignatureError::Mismatch => "sig-mismatch",
+            SignatureError::SmallOrderAgreementKey => "key-small-order-agreement",
         }
     }
 }
@@ -44,13 +47,9 @@ impl SignatureError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
     #[error(
-        "chain entry {found} follows entry {previous}: entries {expected}..{found} are missing"
+        "chain entry {found} arrived where entry {expected} belongs: entries {expected}..{found} are missing"
     )]
-    Gap {
-        previous: u64,
-        expected: u64,
-        found: u64,
-    },
+    Gap { expected: u64, found: u64 },
     #[error("chain entry {seq} appears twice")]
     Duplicate { seq: u64 },
     #[error("chain entry {found} appears where entry {expected} belongs: entries are out of order")]
@@ -116,6 +115,8 @@ pub enum MembershipError {
     WeakKey { seq: u64, source: SignatureError },
     #[error("membership link {seq} would leave the organization without an admin")]
     LastAdmin { seq: u64 },
+    #[error("membership link {seq} registers a key that another member or the root already used")]
+    KeyReused { seq: u64 },
 }
 
 impl MembershipError {
@@ -136,6 +137,7 @@ impl MembershipError {
             MembershipError::NotMember { .. } => "membership-not-member",
             MembershipError::WeakKey { .. } => "membership-weak-key",
             MembershipError::LastAdmin { .. } => "membership-last-admin",
+            MembershipError::KeyReused { .. } => "membership-key-reused",
         }
     }
 }

@@ -6,7 +6,7 @@
 //!  recipient key id 16 | granter key id 16 | enc 32 | ct 48 | signature 64`.
 //! HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305 (suite 1),
 //! with `info = "northstar/v1/grant" ‖ bytes 0..76` (everything before `enc`, so the
-//! context and both key ids are bound) and empty AAD. The granter signs `"northstar/v1/grant/sig" ‖ bytes 0..200`.
+//! context and both key ids are bound) and empty AAD. The granter signs `"northstar/v1/grant/sig" ‖ bytes 0..156`.
 //!
 //! Rotation layout (118 bytes):
 //! `"NSRT" | 0x01 | org 16 | object 16 | compartment u8 | old gen u32 | new gen u32 | nonce 24 | ct 48`,

@@ -49,10 +49,18 @@ impl MemberPublicKeys {
         words::fingerprint("member", &self.to_bytes())
     }
 
-    /// The registration check (docs/crypto.md §Signatures). The agreement key
-    /// needs no check: HPKE refuses an all-zero shared secret.
+    /// The registration check (docs/crypto.md §Signatures): the signing key
+    /// passes the Ed25519 policy, and the agreement key is not of small order
+    /// (a clamped scalar is a multiple of the cofactor, so it sends every
+    /// small-order point to zero), which would make every grant to it fail.
     pub fn check(&self) -> Result<(), SignatureError> {
-        sig::check_public_key(&self.signing)
+        sig::check_public_key(&self.signing)?;
+        let mut probe = [0u8; 32];
+        probe[0] = 9;
+        if x25519_dalek::x25519(probe, self.agreement) == [0u8; 32] {
+            return Err(SignatureError::SmallOrderAgreementKey);
+        }
+        Ok(())
     }
 }
 

@@ -78,7 +78,8 @@ pub struct Link {
     pub signature: [u8; 64],
 }
 
-/// Whether a display name may appear in the chain: 1 to 64 bytes, no control characters.
+/// Whether a display name may appear in the chain: 1 to 64 bytes, no control
+/// characters, no leading or trailing whitespace.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
@@ -256,8 +257,13 @@ pub struct MembershipState {
     pub org_name: String,
     pub root_public_key: [u8; 32],
     members: BTreeMap<AccountId, Member>,
+    /// Removed members with the link that removed them: their keys still verify
+    /// what they wrote while they were members.
+    former: BTreeMap<AccountId, (Member, u64)>,
     ever_added: BTreeSet<AccountId>,
-    removed_signing_keys: HashSet<[u8; 32]>,
+    /// Every signing and agreement key ever registered, and the root key: a key
+    /// is registered once, so a removed member's key can never sign again.
+    used_keys: HashSet<[u8; 32]>,
     head: [u8; 32],
     len: u64,
 }
@@ -282,8 +288,9 @@ impl MembershipState {
             org_name: org_name.clone(),
             root_public_key: *root_public_key,
             members: BTreeMap::new(),
+            former: BTreeMap::new(),
             ever_added: BTreeSet::new(),
-            removed_signing_keys: HashSet::new(),
+            used_keys: HashSet::from([*root_public_key]),
             head: link_hash(first),
             len: 1,
         };
@@ -328,6 +335,13 @@ impl MembershipState {
                 }
                 keys.check()
                     .map_err(|source| MembershipError::WeakKey { seq, source })?;
+                if keys.signing == keys.agreement
+                    || self.used_keys.contains(&keys.signing)
+                    || self.used_keys.contains(&keys.agreement)
+                {
+                    return Err(MembershipError::KeyReused { seq });
+                }
+                self.used_keys.extend([keys.signing, keys.agreement]);
                 self.ever_added.insert(account);
                 self.members.insert(
                     account,
@@ -360,7 +374,7 @@ impl MembershipState {
                     return Err(MembershipError::LastAdmin { seq });
                 }
                 let member = self.members.remove(&account).expect("checked above");
-                self.removed_signing_keys.insert(member.keys.signing);
+                self.former.insert(account, (member, seq));
             }
         }
         self.head = link_hash(bytes);
@@ -382,7 +396,7 @@ impl MembershipState {
         match self.members.values().find(|m| &m.keys.signing == signer) {
             Some(m) if m.role.may_manage_members() => Ok(()),
             Some(_) => Err(MembershipError::SignerNotAdmin { seq }),
-            None if self.removed_signing_keys.contains(signer) => {
+            None if self.former.values().any(|(m, _)| &m.keys.signing == signer) => {
                 Err(MembershipError::SignerRemoved { seq })
             }
             None => Err(MembershipError::SignerUnknown { seq }),
@@ -421,6 +435,18 @@ impl MembershipState {
     /// A current member by key id: how records, grants and links name their author.
     pub fn member_by_key_id(&self, key_id: KeyId) -> Option<&Member> {
         self.members.values().find(|m| m.keys.key_id() == key_id)
+    }
+    /// A current or former member by key id, with the link that removed them if
+    /// they were removed: for verifying history written while they were members.
+    pub fn author_by_key_id(&self, key_id: KeyId) -> Option<(&Member, Option<u64>)> {
+        self.member_by_key_id(key_id)
+            .map(|m| (m, None))
+            .or_else(|| {
+                self.former
+                    .values()
+                    .find(|(m, _)| m.keys.key_id() == key_id)
+                    .map(|(m, removed_at)| (m, Some(*removed_at)))
+            })
     }
     pub fn was_removed(&self, account: AccountId) -> bool {
         self.ever_added.contains(&account) && !self.members.contains_key(&account)

@@ -317,6 +317,12 @@ fn gen_membership() -> Value {
                    role: Role::Caseworker, keys: people["eve"].1.public() }, &signer("ada")))}),
         json!({"name": "removes the last admin", "error": "membership-last-admin",
                "links": with(next(LinkAction::Remove { account: people["ada"].0 }, &signer("ada")))}),
+        json!({"name": "adds a small-order X25519 agreement key", "error": "membership-weak-key",
+               "links": with(next(LinkAction::Add { account: people["eve"].0, name: "eve".into(),
+                   role: Role::Caseworker, keys: MemberPublicKeys { agreement: [0u8; 32], ..people["eve"].1.public() } }, &signer("ada")))}),
+        json!({"name": "registers the removed admin's keys for a new account", "error": "membership-key-reused",
+               "links": with(next(LinkAction::Add { account: people["eve"].0, name: "eve".into(),
+                   role: Role::Admin, keys: people["dora"].1.public() }, &signer("ada")))}),
         json!({"name": "removes someone who is not a member", "error": "membership-not-member",
                "links": with(next(LinkAction::Remove { account: people["eve"].0 }, &signer("ada")))}),
     ];
