@@ -5,15 +5,15 @@
 //! Requests (all byte strings lower-case hex; compartment as its numeric code):
 //! - `{"op":"keygen"}` → `{"signing_seed","agreement_secret","signing","agreement","key_id"}`
 //! - `{"op":"seal-record","org_id","case_id","compartment","record_id","record_version","seq",
-//!    "prev_hash","generation","compartment_key","author":{"signing_seed","agreement_secret"},
-//!    "plaintext"}` → `{"entry","wrap"}`
+//!   "prev_hash","generation","compartment_key","author":{"signing_seed","agreement_secret"},
+//!   "plaintext"}` → `{"entry","wrap"}`
 //! - `{"op":"open-record","entry","wrap","org_id","case_id","compartment","record_id",
-//!    "generation","compartment_key","author":{"signing","agreement"}}` → `{"plaintext"}`
+//!   "generation","compartment_key","author":{"signing","agreement"}}` → `{"plaintext"}`
 //! - `{"op":"seal-grant","org_id","object_id","compartment","generation","key",
-//!    "recipient":{"signing","agreement"},"granter":{"signing_seed","agreement_secret"}}` → `{"grant"}`
+//!   "recipient":{"signing","agreement"},"granter":{"signing_seed","agreement_secret"}}` → `{"grant"}`
 //! - `{"op":"open-grant","grant","org_id","object_id","compartment",
-//!    "recipient":{"signing_seed","agreement_secret"},"granter":{"signing","agreement"}}`
-//!    → `{"key","generation"}`
+//!   "recipient":{"signing_seed","agreement_secret"},"granter":{"signing","agreement"}}`
+//!   → `{"key","generation"}`
 //!
 //! Any failure prints `{"error": code, "message": text}` and exits with status 1.
 #![allow(clippy::print_stdout)]
@@ -23,7 +23,7 @@ use std::io::Read;
 use northstar_core::Compartment;
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, open_record, seal_record};
 use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant, seal_grant};
-use northstar_crypto::identity::{AgreementSecret, MemberPublicKeys, MemberSecretKeys};
+use northstar_crypto::identity::{AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys};
 use northstar_crypto::sig::SigningSecret;
 use northstar_crypto::{CryptoError, ObjectId, OrgId, RecordId};
 use rand::rngs::OsRng;
@@ -51,16 +51,19 @@ fn compartment(v: &Value) -> Compartment {
     Compartment::from_code(num(v, "compartment") as u8).expect("compartment code")
 }
 fn secret_keys(v: &Value) -> MemberSecretKeys {
-    MemberSecretKeys {
-        signing: SigningSecret::from_seed(arr(v, "signing_seed")),
-        agreement: AgreementSecret::from_bytes(arr(v, "agreement_secret")),
-    }
+    MemberSecretKeys::new(
+        SigningSecret::from_seed(arr(v, "signing_seed")),
+        AgreementSecret::from_bytes(arr(v, "agreement_secret")),
+    )
 }
 fn public_keys(v: &Value) -> MemberPublicKeys {
     MemberPublicKeys {
         signing: arr(v, "signing"),
         agreement: arr(v, "agreement"),
     }
+}
+fn author_key(v: &Value) -> Result<AuthorKey, CryptoError> {
+    AuthorKey::new(public_keys(v)).map_err(CryptoError::WeakPublicKey)
 }
 
 fn handle(req: &Value) -> Result<Value, CryptoError> {
@@ -70,10 +73,10 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
             let mut agreement = [0u8; 32];
             rand::RngCore::fill_bytes(&mut OsRng, &mut seed);
             rand::RngCore::fill_bytes(&mut OsRng, &mut agreement);
-            let keys = MemberSecretKeys {
-                signing: SigningSecret::from_seed(seed),
-                agreement: AgreementSecret::from_bytes(agreement),
-            };
+            let keys = MemberSecretKeys::new(
+                SigningSecret::from_seed(seed),
+                AgreementSecret::from_bytes(agreement),
+            );
             let p = keys.public();
             Ok(
                 json!({"signing_seed": hex::encode(seed), "agreement_secret": hex::encode(agreement),
@@ -123,7 +126,7 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
                 &hx(req, "wrap"),
                 &address,
                 &keyring,
-                &public_keys(&req["author"]),
+                &author_key(&req["author"])?,
             )?;
             Ok(json!({"plaintext": hex::encode(&*opened.plaintext), "seq": opened.header.seq}))
         }
@@ -153,7 +156,7 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
                 &hx(req, "grant"),
                 target,
                 &secret_keys(&req["recipient"]),
-                &public_keys(&req["granter"]),
+                &author_key(&req["granter"])?,
             )?;
             Ok(json!({"key": hex::encode(key.expose_for_cache()), "generation": key.generation()}))
         }

@@ -26,9 +26,8 @@ use northstar_core::Compartment;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::grant::{CompartmentKey, CompartmentRef, Keyring};
-use crate::identity::{MemberPublicKeys, MemberSecretKeys};
+use crate::identity::{AuthorKey, MemberSecretKeys};
 use crate::kdf::{derive_key, labelled_hash};
-use crate::sig;
 use crate::wire::{Reader, Writer};
 use crate::{CryptoError, Csprng, KeyId, ObjectId, OrgId, RecordId};
 
@@ -184,7 +183,7 @@ pub fn seal_record(
         )
         .expect("in-memory encryption cannot fail");
     w.bytes(&ct);
-    let signature = author.signing.sign(&[SIG_LABEL, w.as_slice()].concat());
+    let signature = author.signing().sign(&[SIG_LABEL, w.as_slice()].concat());
     w.bytes(&signature);
     let wrap = seal_wrap(&header, &data_key, key, rng);
     Ok(SealedRecord {
@@ -284,7 +283,7 @@ pub fn entry_hash(entry: &[u8]) -> [u8; 32] {
 
 /// Check an entry's signature with its author's keys (from the membership chain).
 /// Every member can do this for every entry of a case, readable or not.
-pub fn verify_entry(entry: &[u8], author: &MemberPublicKeys) -> Result<EntryHeader, CryptoError> {
+pub fn verify_entry(entry: &[u8], author: &AuthorKey) -> Result<EntryHeader, CryptoError> {
     let header = parse_entry(entry)?;
     if header.author != author.key_id() {
         return Err(CryptoError::UnexpectedSigner {
@@ -293,15 +292,12 @@ pub fn verify_entry(entry: &[u8], author: &MemberPublicKeys) -> Result<EntryHead
     }
     let split = entry.len() - SIGNATURE_LEN;
     let signature: [u8; 64] = entry[split..].try_into().expect("64 bytes");
-    sig::verify(
-        &author.signing,
-        &[SIG_LABEL, &entry[..split]].concat(),
-        &signature,
-    )
-    .map_err(|source| CryptoError::Signature {
-        format: FORMAT,
-        source,
-    })?;
+    author
+        .verify(&[SIG_LABEL, &entry[..split]].concat(), &signature)
+        .map_err(|source| CryptoError::Signature {
+            format: FORMAT,
+            source,
+        })?;
     Ok(header)
 }
 
@@ -341,7 +337,7 @@ pub fn open_record(
     wrap: &[u8],
     expected: &RecordAddress,
     keyring: &Keyring,
-    author: &MemberPublicKeys,
+    author: &AuthorKey,
 ) -> Result<OpenedRecord, CryptoError> {
     let header = verify_entry(entry, author)?;
     check_address(FORMAT, &header.address, expected)?;

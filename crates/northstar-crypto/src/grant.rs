@@ -21,9 +21,8 @@ use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use northstar_core::Compartment;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::identity::{AgreementSecret, MemberPublicKeys, MemberSecretKeys};
+use crate::identity::{AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys};
 use crate::kdf::derive_key;
-use crate::sig;
 use crate::wire::{Reader, Writer};
 use crate::{CryptoError, Csprng, KeyId, ObjectId, OrgId};
 
@@ -154,7 +153,7 @@ pub fn seal_grant(
     w.bytes(&enc.to_bytes()).bytes(&ct);
     debug_assert_eq!(w.len(), GRANT_SIGNED_END);
     let signature = granter
-        .signing
+        .signing()
         .sign(&[GRANT_SIG_LABEL, w.as_slice()].concat());
     w.bytes(&signature);
     Ok(w.finish())
@@ -199,19 +198,19 @@ pub fn open_grant(
     bytes: &[u8],
     expected: CompartmentRef,
     me: &MemberSecretKeys,
-    granter_key: &MemberPublicKeys,
+    granter_key: &AuthorKey,
 ) -> Result<CompartmentKey, CryptoError> {
-    open_grant_with_public(bytes, expected, &me.agreement, &me.public(), granter_key)
+    open_grant_as(bytes, expected, me.agreement(), me.key_id(), granter_key)
 }
 
-/// [`open_grant`] for a caller that already holds its public keys (saves a
-/// scalar multiplication per grant).
-pub fn open_grant_with_public(
+/// [`open_grant`] for a caller that knows its own key id (saves a scalar
+/// multiplication per grant).
+pub fn open_grant_as(
     bytes: &[u8],
     expected: CompartmentRef,
     my_agreement: &AgreementSecret,
-    my_public: &MemberPublicKeys,
-    granter_key: &MemberPublicKeys,
+    my_key_id: KeyId,
+    granter_key: &AuthorKey,
 ) -> Result<CompartmentKey, CryptoError> {
     let header = parse_grant_header(bytes)?;
     if header.granter != granter_key.key_id() {
@@ -222,17 +221,17 @@ pub fn open_grant_with_public(
     let signature: [u8; 64] = bytes[GRANT_SIGNED_END..]
         .try_into()
         .expect("length checked");
-    sig::verify(
-        &granter_key.signing,
-        &[GRANT_SIG_LABEL, &bytes[..GRANT_SIGNED_END]].concat(),
-        &signature,
-    )
-    .map_err(|source| CryptoError::Signature {
-        format: GRANT_FORMAT,
-        source,
-    })?;
+    granter_key
+        .verify(
+            &[GRANT_SIG_LABEL, &bytes[..GRANT_SIGNED_END]].concat(),
+            &signature,
+        )
+        .map_err(|source| CryptoError::Signature {
+            format: GRANT_FORMAT,
+            source,
+        })?;
     check_ref(GRANT_FORMAT, header.target, expected)?;
-    if header.recipient != my_public.key_id() {
+    if header.recipient != my_key_id {
         return Err(CryptoError::NotRecipient);
     }
     let info = [GRANT_INFO_LABEL, &bytes[..GRANT_INFO_END]].concat();

@@ -64,6 +64,35 @@ impl MemberPublicKeys {
     }
 }
 
+/// A member's public keys after the registration check, with the key id and the
+/// decoded signing key cached: what verifiers of entries and grants hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorKey {
+    public: MemberPublicKeys,
+    key_id: KeyId,
+    signing: sig::VerifiedKey,
+}
+
+impl AuthorKey {
+    pub fn new(public: MemberPublicKeys) -> Result<Self, SignatureError> {
+        public.check()?;
+        Ok(AuthorKey {
+            key_id: public.key_id(),
+            signing: sig::VerifiedKey::new(&public.signing)?,
+            public,
+        })
+    }
+    pub fn public(&self) -> &MemberPublicKeys {
+        &self.public
+    }
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> Result<(), SignatureError> {
+        self.signing.verify(message, signature)
+    }
+}
+
 /// X25519 private key for opening grants. Not `Clone`, not printable.
 pub struct AgreementSecret(x25519_dalek::StaticSecret);
 
@@ -90,30 +119,48 @@ impl std::fmt::Debug for AgreementSecret {
     }
 }
 
-/// A member's private keys.
+/// A member's private keys, with their public keys and key id computed once
+/// (an X25519 public key costs a scalar multiplication).
 #[derive(Debug)]
 pub struct MemberSecretKeys {
-    pub signing: SigningSecret,
-    pub agreement: AgreementSecret,
+    signing: SigningSecret,
+    agreement: AgreementSecret,
+    public: MemberPublicKeys,
+    key_id: KeyId,
 }
 
 impl MemberSecretKeys {
-    pub fn generate(rng: &mut impl Csprng) -> Self {
+    pub fn new(signing: SigningSecret, agreement: AgreementSecret) -> Self {
+        let public = MemberPublicKeys {
+            signing: signing.public_key(),
+            agreement: agreement.public_key(),
+        };
         MemberSecretKeys {
-            signing: SigningSecret::generate(rng),
-            agreement: AgreementSecret::generate(rng),
+            signing,
+            agreement,
+            key_id: public.key_id(),
+            public,
         }
+    }
+
+    pub fn generate(rng: &mut impl Csprng) -> Self {
+        Self::new(SigningSecret::generate(rng), AgreementSecret::generate(rng))
     }
 
     pub fn public(&self) -> MemberPublicKeys {
-        MemberPublicKeys {
-            signing: self.signing.public_key(),
-            agreement: self.agreement.public_key(),
-        }
+        self.public
+    }
+
+    pub fn signing(&self) -> &SigningSecret {
+        &self.signing
+    }
+
+    pub fn agreement(&self) -> &AgreementSecret {
+        &self.agreement
     }
 
     pub fn key_id(&self) -> KeyId {
-        self.public().key_id()
+        self.key_id
     }
 }
 
@@ -255,10 +302,10 @@ pub fn unwrap_member_keys(
     account: AccountId,
 ) -> Result<MemberSecretKeys, CryptoError> {
     let (public, secret) = open_box(bytes, root, KIND_MEMBER, account, account.as_bytes(), 64)?;
-    let keys = MemberSecretKeys {
-        signing: SigningSecret::from_seed(secret[..32].try_into().expect("32 bytes")),
-        agreement: AgreementSecret::from_bytes(secret[32..].try_into().expect("32 bytes")),
-    };
+    let keys = MemberSecretKeys::new(
+        SigningSecret::from_seed(secret[..32].try_into().expect("32 bytes")),
+        AgreementSecret::from_bytes(secret[32..].try_into().expect("32 bytes")),
+    );
     if keys.public().to_bytes().as_slice() != public {
         return Err(CryptoError::Malformed {
             format: FORMAT,

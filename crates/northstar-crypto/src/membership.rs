@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use northstar_core::Role;
 
-use crate::identity::MemberPublicKeys;
+use crate::identity::{AuthorKey, MemberPublicKeys};
 use crate::kdf::labelled_hash;
 use crate::sig::{self, SigningSecret};
 use crate::wire::{Reader, Writer};
@@ -248,6 +248,14 @@ pub struct Member {
     pub keys: MemberPublicKeys,
     /// The link that added the member.
     pub added_at: u64,
+    author: AuthorKey,
+}
+
+impl Member {
+    /// The member's checked keys, for verifying what they signed.
+    pub fn author_key(&self) -> &AuthorKey {
+        &self.author
+    }
 }
 
 /// The organization as a verified chain describes it.
@@ -333,7 +341,7 @@ impl MembershipState {
                 if self.members.values().any(|m| m.name == name) {
                     return Err(MembershipError::NameTaken { seq, name });
                 }
-                keys.check()
+                let author = AuthorKey::new(keys)
                     .map_err(|source| MembershipError::WeakKey { seq, source })?;
                 if keys.signing == keys.agreement
                     || self.used_keys.contains(&keys.signing)
@@ -351,6 +359,7 @@ impl MembershipState {
                         role,
                         keys,
                         added_at: seq,
+                        author,
                     },
                 );
             }
@@ -434,7 +443,7 @@ impl MembershipState {
     }
     /// A current member by key id: how records, grants and links name their author.
     pub fn member_by_key_id(&self, key_id: KeyId) -> Option<&Member> {
-        self.members.values().find(|m| m.keys.key_id() == key_id)
+        self.members.values().find(|m| m.author.key_id() == key_id)
     }
     /// A current or former member by key id, with the link that removed them if
     /// they were removed: for verifying history written while they were members.
@@ -444,7 +453,7 @@ impl MembershipState {
             .or_else(|| {
                 self.former
                     .values()
-                    .find(|(m, _)| m.keys.key_id() == key_id)
+                    .find(|(m, _)| m.author.key_id() == key_id)
                     .map(|(m, removed_at)| (m, Some(*removed_at)))
             })
     }

@@ -7,7 +7,7 @@ use northstar_core::{Compartment, Role};
 use northstar_crypto::chain::verify_chain;
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, open_record};
 use northstar_crypto::grant::{CompartmentKey, Keyring};
-use northstar_crypto::identity::MemberSecretKeys;
+use northstar_crypto::identity::{AuthorKey, MemberSecretKeys};
 use northstar_crypto::membership::{LinkAction, MembershipState, found_organization, sign_link};
 use northstar_crypto::sig::SigningSecret;
 use northstar_crypto::{AccountId, ObjectId, OrgId, RecordId};
@@ -25,7 +25,7 @@ fn every_single_bit_flip_of_an_entry_or_its_wrap_is_rejected() {
     let address = f.address(Compartment::Identity);
     let sealed = f.seal(address, START, b"{\"legal_name\":\"Zelimkhan\"}");
     let keyring = f.keyring(&address);
-    let author = f.author.public();
+    let author = AuthorKey::new(f.author.public()).unwrap();
     assert!(open_record(&sealed.entry, &sealed.wrap, &address, &keyring, &author).is_ok());
     for bit in 0..sealed.entry.len() * 8 {
         let mut entry = sealed.entry.clone();
@@ -69,7 +69,7 @@ proptest! {
         let address = f.address(Compartment::Story);
         let sealed = f.seal(address, START, &plaintext);
         let keyring = f.keyring(&address);
-        let author = f.author.public();
+        let author = AuthorKey::new(f.author.public()).unwrap();
         let opened = open_record(&sealed.entry, &sealed.wrap, &address, &keyring, &author).unwrap();
         prop_assert_eq!(&*opened.plaintext, &plaintext);
         let mut entry = sealed.entry.clone();
@@ -87,7 +87,7 @@ proptest! {
         let mut f = CaseFixture::new(seed);
         let address = f.address(Compartment::Identity);
         let sealed = f.seal(address, START, b"secret");
-        let author = f.author.public();
+        let author = AuthorKey::new(f.author.public()).unwrap();
         let moves = [
             RecordAddress { case: ObjectId(other), ..address },
             RecordAddress { org: OrgId(other), ..address },
@@ -132,7 +132,7 @@ fn a_record_sealed_under_another_generation_is_rejected() {
     let mut f = CaseFixture::new(7);
     let address = f.address(Compartment::Travel);
     let sealed = f.seal(address, START, b"itinerary");
-    let author = f.author.public();
+    let author = AuthorKey::new(f.author.public()).unwrap();
     // The reader holds only a later generation.
     let mut later = Keyring::new(address.compartment_ref());
     later.insert(CompartmentKey::from_bytes(f.generation + 1, [3; 32]));
@@ -176,7 +176,7 @@ impl Org {
         sign_link(&self.state.next_link(2, action), signer)
     }
     fn push(&mut self, action: LinkAction, signer_index: usize) {
-        let link = self.link(action, &self.members[signer_index].1.signing);
+        let link = self.link(action, self.members[signer_index].1.signing());
         self.state.apply(&link).unwrap();
         self.links.push(link);
     }
@@ -217,7 +217,7 @@ proptest! {
         let newcomer = MemberSecretKeys::generate(&mut rng);
         let add_newcomer = LinkAction::Add { account: AccountId::random(&mut rng), name: "newcomer".into(), role: Role::Admin, keys: newcomer.public() };
 
-        let by_removed = org.link(add_newcomer.clone(), &org.members[removed].1.signing);
+        let by_removed = org.link(add_newcomer.clone(), org.members[removed].1.signing());
         prop_assert_eq!(org.verify_with(by_removed).unwrap_err().code(), "membership-signer-removed");
 
         let stranger = SigningSecret::generate(&mut rng);
@@ -225,10 +225,10 @@ proptest! {
         prop_assert_eq!(org.verify_with(by_stranger).unwrap_err().code(), "membership-signer-unknown");
 
         // The newcomer signing their own admission is a never-added member too.
-        let by_self = org.link(add_newcomer.clone(), &newcomer.signing);
+        let by_self = org.link(add_newcomer.clone(), newcomer.signing());
         prop_assert_eq!(org.verify_with(by_self).unwrap_err().code(), "membership-signer-unknown");
 
-        let by_admin = org.link(add_newcomer, &org.members[0].1.signing);
+        let by_admin = org.link(add_newcomer, org.members[0].1.signing());
         prop_assert!(org.verify_with(by_admin).is_ok());
     }
 }

@@ -27,10 +27,10 @@ fn debug_output_of_secrets_reveals_no_key_bytes() {
         format!("{:?}", AgreementSecret::from_bytes(bytes)),
         format!(
             "{:?}",
-            MemberSecretKeys {
-                signing: SigningSecret::from_seed(bytes),
-                agreement: AgreementSecret::from_bytes(bytes)
-            }
+            MemberSecretKeys::new(
+                SigningSecret::from_seed(bytes),
+                AgreementSecret::from_bytes(bytes)
+            )
         ),
         format!("{:?}", CompartmentKey::from_bytes(3, bytes)),
         format!("{:#?}", CompartmentKey::from_bytes(3, bytes)),

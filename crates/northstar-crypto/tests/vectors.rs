@@ -18,7 +18,7 @@ use northstar_crypto::grant::{
     CompartmentKey, CompartmentRef, Keyring, open_rotation, seal_grant, seal_rotation,
 };
 use northstar_crypto::identity::{
-    AgreementSecret, MemberPublicKeys, MemberSecretKeys, OrgRootKey, org_fingerprint,
+    AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys, OrgRootKey, org_fingerprint,
     unwrap_member_keys, unwrap_org_root, wrap_member_keys, wrap_org_root,
 };
 use northstar_crypto::membership::{LinkAction, MembershipState, found_organization, sign_link};
@@ -63,10 +63,10 @@ impl TestMember {
         }
     }
     fn secret(&self) -> MemberSecretKeys {
-        MemberSecretKeys {
-            signing: SigningSecret::from_seed(self.seed),
-            agreement: AgreementSecret::from_bytes(self.agreement_secret),
-        }
+        MemberSecretKeys::new(
+            SigningSecret::from_seed(self.seed),
+            AgreementSecret::from_bytes(self.agreement_secret),
+        )
     }
     fn public(&self) -> MemberPublicKeys {
         self.secret().public()
@@ -190,7 +190,7 @@ fn gen_membership() -> Value {
         role,
         keys: people[n].1.public(),
     };
-    let signer = |n: &str| people[n].1.secret().signing;
+    let signer = |n: &str| SigningSecret::from_seed(people[n].1.seed);
 
     let mut links = found_organization(
         org,
@@ -802,10 +802,10 @@ fn keybox_vectors_open_to_their_keys() {
                 let keys = unwrap_member_keys(&boxed, &root, account).unwrap();
                 assert_eq!(keys.public().to_bytes().to_vec(), hx(&c["public"]));
                 let secret = hx(&c["secret"]);
-                let expected = MemberSecretKeys {
-                    signing: SigningSecret::from_seed(secret[..32].try_into().unwrap()),
-                    agreement: AgreementSecret::from_bytes(secret[32..].try_into().unwrap()),
-                };
+                let expected = MemberSecretKeys::new(
+                    SigningSecret::from_seed(secret[..32].try_into().unwrap()),
+                    AgreementSecret::from_bytes(secret[32..].try_into().unwrap()),
+                );
                 assert_eq!(keys.public(), expected.public());
             }
             _ => {
@@ -897,30 +897,31 @@ fn compartment_ref(v: &Value, object_field: &str) -> CompartmentRef {
 fn grant_vectors_open_and_each_invalid_grant_is_refused_by_name() {
     let v = load("grant.json");
     let cases = v["cases"].as_array().unwrap();
-    let me = |c: &Value| MemberSecretKeys {
-        signing: SigningSecret::from_seed([9; 32]),
-        agreement: AgreementSecret::from_bytes(hx32(&c["recipient"]["agreement_secret"])),
-    };
-    // The recipient's key id covers both public keys, so rebuild it with the real signing key.
-    let recipient_keys = |c: &Value| -> (MemberSecretKeys, MemberPublicKeys) {
+    // The vector gives the recipient's agreement secret and public keys; the
+    // key id covers both public keys.
+    let recipient_keys = |c: &Value| -> (AgreementSecret, MemberPublicKeys) {
         let public = MemberPublicKeys {
             signing: hx32(&c["recipient"]["signing"]),
             agreement: hx32(&c["recipient"]["agreement"]),
         };
-        (me(c), public)
+        (
+            AgreementSecret::from_bytes(hx32(&c["recipient"]["agreement_secret"])),
+            public,
+        )
     };
     for c in cases {
-        let granter = MemberPublicKeys {
+        let granter = AuthorKey::new(MemberPublicKeys {
             signing: hx32(&c["granter"]["signing"]),
             agreement: hx32(&c["granter"]["agreement"]),
-        };
+        })
+        .unwrap();
         let (secret, public) = recipient_keys(c);
-        assert_eq!(secret.public().agreement, public.agreement);
-        let key = northstar_crypto::grant::open_grant_with_public(
+        assert_eq!(secret.public_key(), public.agreement);
+        let key = northstar_crypto::grant::open_grant_as(
             &hx(&c["grant"]),
             compartment_ref(c, "object_id"),
-            &secret.agreement,
-            &public,
+            &secret,
+            public.key_id(),
             &granter,
         )
         .unwrap();
@@ -928,17 +929,18 @@ fn grant_vectors_open_and_each_invalid_grant_is_refused_by_name() {
         assert_eq!(h(key.expose_for_cache()), c["key"].as_str().unwrap());
     }
     let first = &cases[0];
-    let granter = MemberPublicKeys {
+    let granter = AuthorKey::new(MemberPublicKeys {
         signing: hx32(&first["granter"]["signing"]),
         agreement: hx32(&first["granter"]["agreement"]),
-    };
+    })
+    .unwrap();
     let (secret, public) = recipient_keys(first);
     for bad in v["invalid"].as_array().unwrap() {
-        let err = northstar_crypto::grant::open_grant_with_public(
+        let err = northstar_crypto::grant::open_grant_as(
             &hx(&bad["grant"]),
             compartment_ref(&bad["expect"], "object_id"),
-            &secret.agreement,
-            &public,
+            &secret,
+            public.key_id(),
             &granter,
         )
         .unwrap_err();
@@ -975,10 +977,11 @@ fn address(v: &Value) -> RecordAddress {
 #[test]
 fn envelope_vectors_open_and_each_invalid_record_is_refused_by_name() {
     let v = load("envelope.json");
-    let author = MemberPublicKeys {
+    let author = AuthorKey::new(MemberPublicKeys {
         signing: hx32(&v["author"]["signing"]),
         agreement: hx32(&v["author"]["agreement"]),
-    };
+    })
+    .unwrap();
     let generation = v["generation"].as_u64().unwrap() as u32;
     let keyring_for = |a: &RecordAddress| {
         let mut k = Keyring::new(a.compartment_ref());

@@ -28,10 +28,10 @@ export class ChainError extends NorthstarCryptoError {
   }
 }
 
-function gap(previous: bigint, expected: bigint, found: bigint): ChainError {
+function gap(expected: bigint, found: bigint): ChainError {
   return new ChainError(
     'chain-gap',
-    `chain entry ${found} follows entry ${previous}: entries ${expected}..${found} are missing`,
+    `chain entry ${found} arrived where entry ${expected} belongs: entries ${expected}..${found} are missing`,
     found,
     expected,
   );
@@ -80,8 +80,7 @@ export class ChainVerifier {
       if (h && seq === h.seq) {
         throw new ChainError('chain-fork', `chain entry ${seq} differs from the one seen before: the server forked this case`, seq);
       }
-      if (h && seq > expected) throw gap(h.seq, expected, seq);
-      if (!h) throw gap(0n, expected, seq);
+      if (!h || seq > expected) throw gap(expected, seq);
       throw reordered(expected, seq);
     }
     const prev = h ? h.hash : new Uint8Array(32);

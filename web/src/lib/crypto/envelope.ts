@@ -25,7 +25,7 @@ import { ascii, bytesEqual, concat, Reader, Writer } from './bytes.js';
 import { contextMismatch, decryptFailed, malformed, NorthstarCryptoError, signatureRefused, unsupported } from './errors.js';
 import { isCompartment, type Compartment } from './codes.js';
 import { sameCompartmentRef, type CompartmentKey, type CompartmentRef, type Keyring } from './grant.js';
-import { keyId, publicKeysOf, type MemberPublicKeys, type SigningKeys } from './identity.js';
+import { AuthorKey, keyId, publicKeysOf, type MemberPublicKeys, type SigningKeys } from './identity.js';
 import { deriveKey, injectedOrRandom, labelledHash, xchachaOpen, xchachaSeal } from './kdf.js';
 import * as sig from './sig.js';
 
@@ -213,14 +213,17 @@ export function entryHash(entry: Uint8Array): Uint8Array {
 /**
  * Check an entry's signature with its author's keys (from the membership
  * chain). Every member can do this for every entry of a case, readable or not.
+ * Raw public keys are checked first, as Rust callers must make an AuthorKey
+ * (a failure there is 'weak-public-key').
  */
-export function verifyEntry(entry: Uint8Array, author: MemberPublicKeys): EntryHeader {
+export function verifyEntry(entry: Uint8Array, author: AuthorKey | MemberPublicKeys): EntryHeader {
+  const key = AuthorKey.from(author);
   const header = parseEntry(entry);
-  if (!bytesEqual(header.author, keyId(author))) {
+  if (!bytesEqual(header.author, key.keyId)) {
     throw new NorthstarCryptoError('unexpected-signer', 'record is signed by a key that is not the expected author');
   }
   const split = entry.length - SIGNATURE_LEN;
-  const code = sig.verifyCode(author.signing, concat(ascii(SIG_LABEL), entry.subarray(0, split)), entry.subarray(split));
+  const code = key.verifyCode(concat(ascii(SIG_LABEL), entry.subarray(0, split)), entry.subarray(split));
   if (code) throw signatureRefused(FORMAT, code);
   return header;
 }
@@ -247,7 +250,7 @@ export function openRecord(
   wrap: Uint8Array,
   expected: RecordAddress,
   keyring: Keyring,
-  author: MemberPublicKeys,
+  author: AuthorKey | MemberPublicKeys,
 ): OpenedRecord {
   const header = verifyEntry(entry, author);
   checkAddress(FORMAT, header.address, expected);

@@ -18,7 +18,9 @@ export type SignatureCode =
   | 'sig-non-canonical-r'
   | 'sig-small-order-r'
   | 'sig-mixed-order-r'
-  | 'sig-mismatch';
+  | 'sig-mismatch'
+  /** Not an Ed25519 failure, but reported through the same key policy: an X25519 agreement key of small order. */
+  | 'key-small-order-agreement';
 
 /** Codes of `ChainError::code()`. */
 export type ChainCode =
@@ -46,7 +48,8 @@ export type MembershipCode =
   | 'membership-name-taken'
   | 'membership-not-member'
   | 'membership-weak-key'
-  | 'membership-last-admin';
+  | 'membership-last-admin'
+  | 'membership-key-reused';
 
 /** Codes of `CryptoError::code()`, which also passes chain and membership codes through. */
 export type CryptoCode =

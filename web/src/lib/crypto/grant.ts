@@ -22,7 +22,7 @@ import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { ascii, bytesEqual, concat, Reader, Writer } from './bytes.js';
 import { contextMismatch, decryptFailed, malformed, NorthstarCryptoError, signatureRefused, unknownGeneration, unsupported } from './errors.js';
 import { isCompartment, type Compartment } from './codes.js';
-import { keyId, publicKeysOf, type MemberPublicKeys, type ReceivingKeys, type SigningKeys } from './identity.js';
+import { AuthorKey, keyId, publicKeysOf, type MemberPublicKeys, type ReceivingKeys, type SigningKeys } from './identity.js';
 import { deriveKey, injectedOrRandom, randomBytes, xchachaOpen, xchachaSeal } from './kdf.js';
 import * as sig from './sig.js';
 
@@ -166,17 +166,14 @@ export async function openGrant(
   bytes: Uint8Array,
   expected: CompartmentRef,
   me: ReceivingKeys,
-  granterKey: MemberPublicKeys,
+  granterKey: AuthorKey | MemberPublicKeys,
 ): Promise<CompartmentKey> {
+  const granter = AuthorKey.from(granterKey);
   const header = parseGrantHeader(bytes);
-  if (!bytesEqual(header.granter, keyId(granterKey))) {
+  if (!bytesEqual(header.granter, granter.keyId)) {
     throw new NorthstarCryptoError('unexpected-signer', 'grant is signed by a key that is not the expected granter');
   }
-  const code = sig.verifyCode(
-    granterKey.signing,
-    concat(ascii(GRANT_SIG_LABEL), bytes.subarray(0, GRANT_SIGNED_END)),
-    bytes.subarray(GRANT_SIGNED_END),
-  );
+  const code = granter.verifyCode(concat(ascii(GRANT_SIG_LABEL), bytes.subarray(0, GRANT_SIGNED_END)), bytes.subarray(GRANT_SIGNED_END));
   if (code) throw signatureRefused(GRANT_FORMAT, code);
   checkRef(GRANT_FORMAT, header.target, expected);
   if (!bytesEqual(header.recipient, keyId(publicKeysOf(me)))) {

@@ -12,7 +12,7 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { ascii, bytesEqual, concat, Reader, Writer } from './bytes.js';
-import { contextMismatch, decryptFailed, malformed } from './errors.js';
+import { contextMismatch, decryptFailed, malformed, NorthstarCryptoError } from './errors.js';
 import { deriveKey, injectedOrRandom, labelledHash, randomBytes, xchachaOpen, xchachaSeal } from './kdf.js';
 import * as sig from './sig.js';
 import type { SignatureCode } from './errors.js';
@@ -80,11 +80,66 @@ export function orgFingerprint(rootPublicKey: Uint8Array): string[] {
 }
 
 /**
- * The registration check. Only the signing key is checked: HPKE refuses an
- * all-zero shared secret, so a weak agreement key cannot be used.
+ * The registration check (identity.rs MemberPublicKeys::check): the signing
+ * key passes the Ed25519 policy, then the agreement key is not of small order,
+ * which would make every grant to it fail. Rust multiplies the key by the
+ * clamped scalar 9 and refuses an all-zero result; a clamped scalar is a
+ * multiple of the cofactor, so that is exactly the small-order u-coordinates,
+ * which noble refuses by list before its ladder: the same verdict.
  */
 export function checkMemberKeys(keys: MemberPublicKeys): SignatureCode | undefined {
-  return sig.checkPublicKey(keys.signing);
+  const signing = sig.checkPublicKey(keys.signing);
+  if (signing) return signing;
+  const probe = new Uint8Array(32);
+  probe[0] = 9;
+  let out: Uint8Array;
+  try {
+    out = x25519.scalarMult(probe, keys.agreement);
+  } catch {
+    return 'key-small-order-agreement';
+  }
+  return out.every((b) => b === 0) ? 'key-small-order-agreement' : undefined;
+}
+
+/**
+ * A member's public keys after the registration check, with the key id
+ * cached: what verifiers of entries and grants hold (identity.rs AuthorKey).
+ */
+export class AuthorKey {
+  readonly keyId: Uint8Array;
+
+  private constructor(
+    private readonly pub: MemberPublicKeys,
+    private readonly signing: sig.VerifiedKey,
+  ) {
+    this.keyId = keyId(pub);
+  }
+
+  /** The checked keys, or the code of the check they fail (signing key first, then agreement key). */
+  static check(keys: MemberPublicKeys): AuthorKey | SignatureCode {
+    const code = checkMemberKeys(keys);
+    if (code) return code;
+    const signing = sig.VerifiedKey.check(keys.signing);
+    if (typeof signing === 'string') return signing;
+    return new AuthorKey({ signing: keys.signing.slice(), agreement: keys.agreement.slice() }, signing);
+  }
+
+  /** Check keys that come from a verified membership chain; throws 'weak-public-key' if they fail. */
+  static from(keys: MemberPublicKeys | AuthorKey): AuthorKey {
+    if (keys instanceof AuthorKey) return keys;
+    const a = AuthorKey.check(keys);
+    if (typeof a === 'string') throw new NorthstarCryptoError('weak-public-key', `public key refused: ${a}`, a);
+    return a;
+  }
+
+  get publicKeys(): MemberPublicKeys {
+    return this.pub;
+  }
+
+  /** undefined if the signature is good; otherwise 'sig-mismatch', as Rust's AuthorKey::verify. */
+  verifyCode(message: Uint8Array, signature: Uint8Array): SignatureCode | undefined {
+    return this.signing.verifyCode(message, signature);
+  }
 }
 
 export function agreementPublicKey(secret: Uint8Array): Uint8Array {

@@ -13,7 +13,7 @@
  */
 import { ascii, bytesEqual, concat, toHex, utf8, Writer, Reader } from './bytes.js';
 import { NorthstarCryptoError, type MembershipCode, type SignatureCode } from './errors.js';
-import { checkMemberKeys, keyId, type MemberPublicKeys } from './identity.js';
+import { AuthorKey, type MemberPublicKeys } from './identity.js';
 import { labelledHash } from './kdf.js';
 import { isRole, mayManageMembers, ROLES, type Role } from './codes.js';
 import * as sig from './sig.js';
@@ -218,6 +218,8 @@ export interface Member {
   keys: MemberPublicKeys;
   /** The position of the link that added the member. */
   addedAt: bigint;
+  /** The member's checked keys, for verifying what they signed. */
+  author: AuthorKey;
 }
 
 function verifyLinkSignature(bytes: Uint8Array, link: Link, seq: bigint): void {
@@ -227,6 +229,10 @@ function verifyLinkSignature(bytes: Uint8Array, link: Link, seq: bigint): void {
   }
 }
 
+function byAccount<T>(map: Map<string, T>): T[] {
+  return [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+}
+
 /**
  * The organization as a verified chain describes it. Members are kept keyed by
  * account id hex and always listed in account-id byte order, the order of
@@ -234,8 +240,11 @@ function verifyLinkSignature(bytes: Uint8Array, link: Link, seq: bigint): void {
  */
 export class MembershipState {
   private readonly membersById = new Map<string, Member>();
+  /** Removed members with the link that removed them: their keys still verify what they wrote while members. */
+  private readonly former = new Map<string, { member: Member; removedAt: bigint }>();
   private readonly everAdded = new Set<string>();
-  private readonly removedSigningKeys = new Set<string>();
+  /** Every signing and agreement key ever registered, and the root key: a key is registered once. */
+  private readonly usedKeys = new Set<string>();
   private headHash: Uint8Array;
   private length: bigint;
 
@@ -247,6 +256,7 @@ export class MembershipState {
   ) {
     this.headHash = head;
     this.length = 1n;
+    this.usedKeys.add(toHex(rootPublicKey));
   }
 
   /** Verify a whole chain, link by link, from the pinned root public key. */
@@ -266,7 +276,7 @@ export class MembershipState {
     return state;
   }
 
-  /** Verify and apply one more link; on error the state is unchanged. */
+  /** Verify and apply one more link; on error the state is unchanged (every check comes before any change). */
   apply(bytes: Uint8Array): void {
     const seq = this.length;
     const link = parseLink(bytes, seq);
@@ -294,12 +304,19 @@ export class MembershipState {
         if (this.members().some((m) => m.name === a.name)) {
           throw new MembershipError('membership-name-taken', `membership link ${seq} adds a member whose name is already in use`, seq);
         }
-        const weak = checkMemberKeys(a.keys);
-        if (weak) {
-          throw new MembershipError('membership-weak-key', `membership link ${seq} registers a public key that fails the key policy: ${weak}`, seq, weak);
+        const author = AuthorKey.check(a.keys);
+        if (typeof author === 'string') {
+          throw new MembershipError('membership-weak-key', `membership link ${seq} registers a public key that fails the key policy: ${author}`, seq, author);
         }
+        const signingHex = toHex(a.keys.signing);
+        const agreementHex = toHex(a.keys.agreement);
+        if (signingHex === agreementHex || this.usedKeys.has(signingHex) || this.usedKeys.has(agreementHex)) {
+          throw new MembershipError('membership-key-reused', `membership link ${seq} registers a key that another member or the root already used`, seq);
+        }
+        this.usedKeys.add(signingHex);
+        this.usedKeys.add(agreementHex);
         this.everAdded.add(id);
-        this.membersById.set(id, { account: a.account, name: a.name, role: a.role, keys: a.keys, addedAt: seq });
+        this.membersById.set(id, { account: a.account, name: a.name, role: a.role, keys: a.keys, addedAt: seq, author });
         break;
       }
       case 'change-role': {
@@ -310,11 +327,12 @@ export class MembershipState {
         break;
       }
       case 'remove': {
-        const member = this.membersById.get(toHex(a.account));
+        const id = toHex(a.account);
+        const member = this.membersById.get(id);
         if (!member) throw notMember(seq);
         if (member.role === ROLES.admin && this.adminCount() === 1) throw lastAdmin(seq);
-        this.membersById.delete(toHex(a.account));
-        this.removedSigningKeys.add(toHex(member.keys.signing));
+        this.membersById.delete(id);
+        this.former.set(id, { member, removedAt: seq });
         break;
       }
     }
@@ -333,7 +351,7 @@ export class MembershipState {
       if (mayManageMembers(m.role)) return;
       throw new MembershipError('membership-signer-not-admin', `membership link ${seq} is signed by a member who is not an admin`, seq);
     }
-    if (this.removedSigningKeys.has(toHex(signer))) {
+    if ([...this.former.values()].some(({ member }) => bytesEqual(member.keys.signing, signer))) {
       throw new MembershipError('membership-signer-removed', `membership link ${seq} is signed by a member who was removed`, seq);
     }
     throw new MembershipError('membership-signer-unknown', `membership link ${seq} is signed by a key that was never a member`, seq);
@@ -352,7 +370,7 @@ export class MembershipState {
   }
   /** Current members in account-id order. */
   members(): Member[] {
-    return [...this.membersById.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+    return byAccount(this.membersById);
   }
   member(account: Uint8Array): Member | undefined {
     return this.membersById.get(toHex(account));
@@ -362,7 +380,17 @@ export class MembershipState {
   }
   /** A current member by key id: how records, grants and links name their author. */
   memberByKeyId(id: Uint8Array): Member | undefined {
-    return this.members().find((m) => bytesEqual(keyId(m.keys), id));
+    return this.members().find((m) => bytesEqual(m.author.keyId, id));
+  }
+  /**
+   * A current or former member by key id, with the link that removed them if
+   * they were removed: for verifying history written while they were members.
+   */
+  authorByKeyId(id: Uint8Array): { member: Member; removedAt: bigint | undefined } | undefined {
+    const current = this.memberByKeyId(id);
+    if (current) return { member: current, removedAt: undefined };
+    const former = byAccount(this.former).find(({ member }) => bytesEqual(member.author.keyId, id));
+    return former ? { member: former.member, removedAt: former.removedAt } : undefined;
   }
   wasRemoved(account: Uint8Array): boolean {
     const id = toHex(account);

@@ -27,6 +27,7 @@ const MESSAGES: Record<SignatureCode, string> = {
   'sig-small-order-r': 'signature R has small order',
   'sig-mixed-order-r': 'signature R has a small-order component',
   'sig-mismatch': 'signature does not verify',
+  'key-small-order-agreement': 'X25519 agreement key has small order',
 };
 
 /** A policy refusal as an error; `code` is the SignatureError code itself. */
@@ -90,6 +91,32 @@ export function verifyCode(publicKey: Uint8Array, message: Uint8Array, signature
     ok = false;
   }
   return ok ? undefined : 'sig-mismatch';
+}
+
+/**
+ * A public key that passed the registration check once (sig.rs VerifiedKey),
+ * for verifying many signatures by one author.
+ *
+ * Rust's `VerifiedKey::verify` runs `verify_strict` without separate R
+ * checks: with A canonical and torsion-free, what it accepts already has a
+ * canonical, torsion-free R, and any bad R is reported as 'sig-mismatch'.
+ * noble's cofactored equation would accept an R with a small-order component,
+ * so here the R checks still run, but any refusal is reported as
+ * 'sig-mismatch': the same verdict and the same code as Rust.
+ */
+export class VerifiedKey {
+  private constructor(readonly bytes: Uint8Array) {}
+
+  /** The key, or the code of the policy check it fails. */
+  static check(publicKey: Uint8Array): VerifiedKey | SignatureCode {
+    const code = checkPoint(publicKey, 'key');
+    return code ?? new VerifiedKey(publicKey.slice());
+  }
+
+  /** undefined if good, else 'sig-mismatch'. */
+  verifyCode(message: Uint8Array, signature: Uint8Array): SignatureCode | undefined {
+    return verifyCode(this.bytes, message, signature) === undefined ? undefined : 'sig-mismatch';
+  }
 }
 
 /** Verify under the policy; throws SignaturePolicyError with the code of the refusal. */

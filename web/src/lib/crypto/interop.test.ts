@@ -1,0 +1,251 @@
+/**
+ * Live round trips between this TypeScript core and the Rust core, through
+ * the `interop` example of northstar-crypto (crates/northstar-crypto/examples/
+ * interop.rs): one JSON request on stdin, one JSON response on stdout.
+ *
+ * The binary comes from NORTHSTAR_INTEROP_BIN, which `cargo xtask test` sets
+ * after building it. Without it these tests fail: they are never skipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { fromHex, toHex } from './bytes.js';
+import { COMPARTMENTS, type Compartment } from './codes.js';
+import { openRecord, sealRecord, type RecordAddress } from './envelope.js';
+import { generateCompartmentKey, Keyring, openGrant, sealGrant, type CompartmentRef } from './grant.js';
+import { generateMemberKeys, keyId, memberPublicKeys, type MemberPublicKeys, type MemberSecretKeys } from './identity.js';
+import { randomBytes } from './kdf.js';
+import { codeOf, codeOfAsync } from './testing.js';
+
+type Json = Record<string, unknown>;
+
+function interopBin(): string {
+  const bin = process.env.NORTHSTAR_INTEROP_BIN;
+  if (!bin) {
+    throw new Error(
+      'NORTHSTAR_INTEROP_BIN is not set, so the live Rust ↔ TypeScript interop tests cannot run. ' +
+        'Run `cargo xtask test`: it builds the interop example of northstar-crypto and runs these tests against it.',
+    );
+  }
+  if (!existsSync(bin)) {
+    throw new Error(`NORTHSTAR_INTEROP_BIN=${bin} does not exist: run \`cargo xtask test\` to build it.`);
+  }
+  return bin;
+}
+
+interface RustResult {
+  ok: boolean;
+  body: Json;
+}
+
+/** One request to the Rust side. A failure answer ({"error","message"}, exit 1) is returned, not thrown. */
+function rust(request: Json): RustResult {
+  const run = spawnSync(interopBin(), [], { input: JSON.stringify(request), encoding: 'utf8', timeout: 60_000 });
+  if (run.error) throw run.error;
+  const out = run.stdout.trim();
+  let body: Json;
+  try {
+    body = JSON.parse(out) as Json;
+  } catch {
+    throw new Error(`interop binary answered ${JSON.stringify(request.op)} with no JSON (status ${run.status}): ${run.stderr}`);
+  }
+  if (run.status === 0 && !('error' in body)) return { ok: true, body };
+  if (run.status === 1 && typeof body.error === 'string') return { ok: false, body };
+  throw new Error(`interop binary failed on ${JSON.stringify(request.op)} (status ${run.status}): ${run.stderr}`);
+}
+
+function rustOk(request: Json): Json {
+  const r = rust(request);
+  if (!r.ok) throw new Error(`Rust refused ${JSON.stringify(request.op)}: ${String(r.body.error)}: ${String(r.body.message)}`);
+  return r.body;
+}
+
+function str(body: Json, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string') throw new Error(`interop answer lacks ${field}`);
+  return v;
+}
+
+const secretJson = (k: MemberSecretKeys) => ({ signing_seed: toHex(k.signingSeed), agreement_secret: toHex(k.agreementSecret) });
+const publicJson = (k: MemberPublicKeys) => ({ signing: toHex(k.signing), agreement: toHex(k.agreement) });
+
+/** A member whose keys Rust generated. */
+function rustMember(): { secret: MemberSecretKeys; public: MemberPublicKeys } {
+  const k = rustOk({ op: 'keygen' });
+  const secret = { signingSeed: fromHex(str(k, 'signing_seed')), agreementSecret: fromHex(str(k, 'agreement_secret')) };
+  const pub = memberPublicKeys(secret);
+  // The public keys and key id Rust derives are the ones TypeScript derives.
+  expect(toHex(pub.signing)).toBe(str(k, 'signing'));
+  expect(toHex(pub.agreement)).toBe(str(k, 'agreement'));
+  expect(toHex(keyId(pub))).toBe(str(k, 'key_id'));
+  return { secret, public: pub };
+}
+
+const COMPARTMENT_CODES = Object.values(COMPARTMENTS) as Compartment[];
+
+function randomAddress(i: number): RecordAddress {
+  return { org: randomBytes(16), case: randomBytes(16), compartment: COMPARTMENT_CODES[i % COMPARTMENT_CODES.length]!, record: randomBytes(16) };
+}
+
+function addressJson(a: RecordAddress) {
+  return { org_id: toHex(a.org), case_id: toHex(a.case), compartment: a.compartment, record_id: toHex(a.record) };
+}
+
+function ringFor(a: RecordAddress, key: { generation: number; key: Uint8Array }): Keyring {
+  const ring = new Keyring({ org: a.org, object: a.case, compartment: a.compartment });
+  ring.insert(key);
+  return ring;
+}
+
+describe('live interop with the Rust core', () => {
+  it('the interop binary is there (set by `cargo xtask test`)', () => {
+    expect(existsSync(interopBin())).toBe(true);
+  });
+
+  it('keygen: Rust keys derive the same public keys and key id here', () => {
+    rustMember();
+  });
+
+  it('records: TypeScript seals, Rust opens', () => {
+    const author = generateMemberKeys();
+    for (let i = 0; i < 4; i++) {
+      const address = randomAddress(i);
+      const key = generateCompartmentKey(i * 3);
+      const plaintext = randomBytes(i * 700);
+      const seq = BigInt(i) * 1_000_000_000_000n; // beyond 2^32, to exercise u64 on both sides
+      const sealed = sealRecord({ address, recordVersion: i + 1, position: { seq, prevHash: randomBytes(32) }, key, author, plaintext });
+      const opened = rustOk({
+        op: 'open-record',
+        entry: toHex(sealed.entry),
+        wrap: toHex(sealed.wrap),
+        ...addressJson(address),
+        generation: key.generation,
+        compartment_key: toHex(key.key),
+        author: publicJson(memberPublicKeys(author)),
+      });
+      expect(str(opened, 'plaintext')).toBe(toHex(plaintext));
+      expect(opened.seq).toBe(Number(seq));
+    }
+  });
+
+  it('records: Rust seals, TypeScript opens', () => {
+    const author = rustMember();
+    for (let i = 0; i < 4; i++) {
+      const address = randomAddress(i + 3);
+      const key = generateCompartmentKey(i);
+      const plaintext = randomBytes(1 + i * 333);
+      const prevHash = randomBytes(32);
+      const sealed = rustOk({
+        op: 'seal-record',
+        ...addressJson(address),
+        record_version: 7,
+        seq: 41 + i,
+        prev_hash: toHex(prevHash),
+        generation: key.generation,
+        compartment_key: toHex(key.key),
+        author: secretJson(author.secret),
+        plaintext: toHex(plaintext),
+      });
+      const opened = openRecord(fromHex(str(sealed, 'entry')), fromHex(str(sealed, 'wrap')), address, ringFor(address, key), author.public);
+      expect(opened.plaintext).toEqual(plaintext);
+      expect(opened.header.seq).toBe(BigInt(41 + i));
+      expect(opened.header.recordVersion).toBe(7);
+      expect(opened.header.prevHash).toEqual(prevHash);
+    }
+  });
+
+  it('records: both sides refuse a tampered or moved record with the same code', () => {
+    const author = generateMemberKeys();
+    const address = randomAddress(1);
+    const key = generateCompartmentKey(2);
+    const sealed = sealRecord({ address, recordVersion: 1, position: { seq: 0n, prevHash: new Uint8Array(32) }, key, author, plaintext: randomBytes(40) });
+    const flipped = (b: Uint8Array, at: number) => {
+      const c = b.slice();
+      c[at]! ^= 0x10;
+      return c;
+    };
+    const otherCompartment = COMPARTMENT_CODES.find((c) => c !== address.compartment)!;
+    const cases: [string, Uint8Array, Uint8Array, RecordAddress][] = [
+      ['ciphertext flipped', flipped(sealed.entry, 190), sealed.wrap, address],
+      ['signature flipped', flipped(sealed.entry, sealed.entry.length - 1), sealed.wrap, address],
+      ['wrap flipped', sealed.entry, flipped(sealed.wrap, 100), address],
+      ['truncated', sealed.entry.subarray(0, 100), sealed.wrap, address],
+      ['other case', sealed.entry, sealed.wrap, { ...address, case: randomBytes(16) }],
+      ['other compartment', sealed.entry, sealed.wrap, { ...address, compartment: otherCompartment }],
+    ];
+    for (const [name, entry, wrap, at] of cases) {
+      const ts = codeOf(() => openRecord(entry, wrap, at, ringFor(at, key), memberPublicKeys(author)));
+      const r = rust({
+        op: 'open-record',
+        entry: toHex(entry),
+        wrap: toHex(wrap),
+        ...addressJson(at),
+        generation: key.generation,
+        compartment_key: toHex(key.key),
+        author: publicJson(memberPublicKeys(author)),
+      });
+      expect(r.ok, name).toBe(false);
+      expect([name, ts]).toEqual([name, r.body.error]);
+    }
+  });
+
+  it('grants: TypeScript grants, Rust opens', async () => {
+    const granter = generateMemberKeys();
+    const recipient = rustMember();
+    for (let i = 0; i < 3; i++) {
+      const target: CompartmentRef = { org: randomBytes(16), object: randomBytes(16), compartment: COMPARTMENT_CODES[i]! };
+      const key = generateCompartmentKey(i * 5);
+      const grant = await sealGrant(target, key, recipient.public, granter);
+      const opened = rustOk({
+        op: 'open-grant',
+        grant: toHex(grant),
+        org_id: toHex(target.org),
+        object_id: toHex(target.object),
+        compartment: target.compartment,
+        recipient: secretJson(recipient.secret),
+        granter: publicJson(memberPublicKeys(granter)),
+      });
+      expect(str(opened, 'key')).toBe(toHex(key.key));
+      expect(opened.generation).toBe(key.generation);
+    }
+  });
+
+  it('grants: Rust grants, TypeScript opens', async () => {
+    const granter = rustMember();
+    const recipient = generateMemberKeys();
+    for (let i = 0; i < 3; i++) {
+      const target: CompartmentRef = { org: randomBytes(16), object: randomBytes(16), compartment: COMPARTMENT_CODES[i + 4]! };
+      const key = generateCompartmentKey(i + 1);
+      const sealed = rustOk({
+        op: 'seal-grant',
+        org_id: toHex(target.org),
+        object_id: toHex(target.object),
+        compartment: target.compartment,
+        generation: key.generation,
+        key: toHex(key.key),
+        recipient: publicJson(memberPublicKeys(recipient)),
+        granter: secretJson(granter.secret),
+      });
+      const grant = fromHex(str(sealed, 'grant'));
+      expect(grant.length).toBe(220);
+      const opened = await openGrant(grant, target, recipient, granter.public);
+      expect(opened).toEqual(key);
+      // The same refusals on both sides: another compartment, another recipient.
+      const other = { ...target, compartment: COMPARTMENT_CODES[(i + 5) % COMPARTMENT_CODES.length]! };
+      expect(await codeOfAsync(() => openGrant(grant, other, recipient, granter.public))).toBe('context-mismatch');
+      const stranger = generateMemberKeys();
+      const ts = await codeOfAsync(() => openGrant(grant, target, stranger, granter.public));
+      const r = rust({
+        op: 'open-grant',
+        grant: toHex(grant),
+        org_id: toHex(target.org),
+        object_id: toHex(target.object),
+        compartment: target.compartment,
+        recipient: secretJson(stranger),
+        granter: publicJson(granter.public),
+      });
+      expect(ts).toBe('not-recipient');
+      expect(r.body.error).toBe(ts);
+    }
+  });
+});
