@@ -7,7 +7,7 @@ import { randomBytes } from './kdf.js';
 import { COMPARTMENTS, type Compartment } from './codes.js';
 import { entryHash, HEADER_LEN, openRecord, sealRecord, SIGNATURE_LEN, verifyEntry, type RecordAddress } from './envelope.js';
 import { generateCompartmentKey, Keyring, openGrant, sealGrant, type CompartmentRef } from './grant.js';
-import { generateMemberKeys, memberPublicKeys } from './identity.js';
+import { AuthorKey, generateMemberKeys, memberPublicKeys } from './identity.js';
 import { verifyChain } from './chain.js';
 import { codeOf, codeOfAsync } from './testing.js';
 
@@ -35,7 +35,8 @@ function flipped(b: Uint8Array, bit: number): Uint8Array {
 
 describe('every single-bit flip of a record is rejected', () => {
   const author = generateMemberKeys();
-  const authorPub = memberPublicKeys(author);
+  // Checked once, as a client holds it from the membership chain.
+  const authorPub = AuthorKey.from(memberPublicKeys(author));
   const key = generateCompartmentKey(3);
   const address = randomAddress();
   const ring = ringFor(address, key);
@@ -90,7 +91,7 @@ describe('every single-bit flip of a record is rejected', () => {
 
 describe('a record opened at another address is a context mismatch', () => {
   const author = generateMemberKeys();
-  const authorPub = memberPublicKeys(author);
+  const authorPub = AuthorKey.from(memberPublicKeys(author));
 
   it('over random records, plaintexts and addresses', () => {
     for (let i = 0; i < 40; i++) {

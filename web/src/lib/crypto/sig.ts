@@ -77,8 +77,11 @@ export function checkPublicKey(publicKey: Uint8Array): SignatureCode | undefined
  * code of the first check that failed (key, then R, then the equation).
  */
 export function verifyCode(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): SignatureCode | undefined {
-  const keyError = checkPoint(publicKey, 'key');
-  if (keyError) return keyError;
+  return checkPoint(publicKey, 'key') ?? verifyWithCheckedKey(publicKey, message, signature);
+}
+
+/** R, then the equation, for a key that already passed `checkPoint`. */
+function verifyWithCheckedKey(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): SignatureCode | undefined {
   if (signature.length !== SIGNATURE_LEN) return 'sig-mismatch';
   const rError = checkPoint(signature.subarray(0, 32), 'r');
   if (rError) return rError;
@@ -115,7 +118,7 @@ export class VerifiedKey {
 
   /** undefined if good, else 'sig-mismatch'. */
   verifyCode(message: Uint8Array, signature: Uint8Array): SignatureCode | undefined {
-    return verifyCode(this.bytes, message, signature) === undefined ? undefined : 'sig-mismatch';
+    return verifyWithCheckedKey(this.bytes, message, signature) === undefined ? undefined : 'sig-mismatch';
   }
 }
 
