@@ -74,6 +74,10 @@ fn limits(c: &mut Criterion) {
     g.bench_function("raw_sha256_2KiB", |b| {
         b.iter(|| Sha256::digest(black_box(&msg)))
     });
+    let entry_sized = vec![0x5Au8; ENTRY];
+    g.bench_function("raw_sha256_entry", |b| {
+        b.iter(|| Sha256::digest(black_box(&entry_sized)))
+    });
     g.throughput(Throughput::Elements(1));
     let sk = SigningKey::from_bytes(&[3u8; 32]);
     let sig = sk.sign(&msg);
