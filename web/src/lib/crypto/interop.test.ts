@@ -165,16 +165,19 @@ describe('live interop with the Rust core', () => {
       return c;
     };
     const otherCompartment = COMPARTMENT_CODES.find((c) => c !== address.compartment)!;
-    const cases: [string, Uint8Array, Uint8Array, RecordAddress][] = [
+    const cases: [string, Uint8Array, Uint8Array, RecordAddress, MemberPublicKeys?][] = [
       ['ciphertext flipped', flipped(sealed.entry, 190), sealed.wrap, address],
       ['signature flipped', flipped(sealed.entry, sealed.entry.length - 1), sealed.wrap, address],
       ['wrap flipped', sealed.entry, flipped(sealed.wrap, 100), address],
       ['truncated', sealed.entry.subarray(0, 100), sealed.wrap, address],
       ['other case', sealed.entry, sealed.wrap, { ...address, case: randomBytes(16) }],
       ['other compartment', sealed.entry, sealed.wrap, { ...address, compartment: otherCompartment }],
+      ['another author', sealed.entry, sealed.wrap, address, memberPublicKeys(generateMemberKeys())],
+      // The identity point as a signing key: refused before anything is read.
+      ['small-order author key', sealed.entry, sealed.wrap, address, { signing: fromHex('01' + '00'.repeat(31)), agreement: memberPublicKeys(author).agreement }],
     ];
-    for (const [name, entry, wrap, at] of cases) {
-      const ts = codeOf(() => openRecord(entry, wrap, at, ringFor(at, key), memberPublicKeys(author)));
+    for (const [name, entry, wrap, at, who = memberPublicKeys(author)] of cases) {
+      const ts = codeOf(() => openRecord(entry, wrap, at, ringFor(at, key), who));
       const r = rust({
         op: 'open-record',
         entry: toHex(entry),
@@ -182,7 +185,7 @@ describe('live interop with the Rust core', () => {
         ...addressJson(at),
         generation: key.generation,
         compartment_key: toHex(key.key),
-        author: publicJson(memberPublicKeys(author)),
+        author: publicJson(who),
       });
       expect(r.ok, name).toBe(false);
       expect([name, ts]).toEqual([name, r.body.error]);

@@ -11,13 +11,13 @@ import { digestToWords, fingerprint, wordsMatch } from './words.js';
 import { EFF_LARGE_WORDLIST } from './wordlist.js';
 import * as sig from './sig.js';
 import { ROLES } from './codes.js';
-import { generateMemberKeys, memberPublicKeys, type MemberPublicKeys } from './identity.js';
+import { AuthorKey, generateMemberKeys, memberPublicKeys, type MemberPublicKeys } from './identity.js';
 import { foundOrganization, linkHash, MembershipState, signLink, validName, type LinkAction } from './membership.js';
 import { entryHash, sealRecord } from './envelope.js';
 import { ChainVerifier, checkServedHead, verifyChain } from './chain.js';
 import { generateCompartmentKey } from './grant.js';
 import { openSlot, sealSlot } from './slot.js';
-import { codeOf } from './testing.js';
+import { codeOf, readVectors } from './testing.js';
 import { NorthstarCryptoError } from './errors.js';
 
 describe('bytes', () => {
@@ -187,6 +187,51 @@ describe('membership edge cases', () => {
     expect(linkHash(removed[removed.length - 1]!)).toEqual(s.head);
   });
 
+  it('a key is registered once: not the root key, not both halves equal, not a former member\'s', () => {
+    const root = sig.publicKey(rootSeed);
+    const links = foundOrganization(org, 'Org', rootSeed, 1n, { account: ada.account, name: 'ada', keys: ada.keys });
+    const carl = member(3);
+    const cases: [string, MemberPublicKeys][] = [
+      ['root key as signing key', { signing: root, agreement: carl.keys.agreement }],
+      ["ada's agreement key", { signing: carl.keys.signing, agreement: ada.keys.agreement }],
+      ['signing key used as agreement key', { signing: carl.keys.signing, agreement: carl.keys.signing }],
+    ];
+    for (const [name, keys] of cases) {
+      const next = extend(links, { type: 'add', account: carl.account, name: 'carl', role: ROLES.intake, keys }, ada.seed);
+      expect([name, codeOf(() => MembershipState.verify(root, next))]).toEqual([name, 'membership-key-reused']);
+    }
+  });
+
+  it('a small-order agreement key is a weak key, named as such', () => {
+    const links = foundOrganization(org, 'Org', rootSeed, 1n, { account: ada.account, name: 'ada', keys: ada.keys });
+    const carl = member(3);
+    // u = 1 has order 4 on Curve25519 (0 and p-1 are the other obvious ones).
+    const weak = { signing: carl.keys.signing, agreement: fromHex('01' + '00'.repeat(31)) };
+    const next = extend(links, { type: 'add', account: carl.account, name: 'carl', role: ROLES.intake, keys: weak }, ada.seed);
+    try {
+      MembershipState.verify(sig.publicKey(rootSeed), next);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(NorthstarCryptoError);
+      expect((e as NorthstarCryptoError).code).toBe('membership-weak-key');
+      expect((e as NorthstarCryptoError).signatureCode).toBe('key-small-order-agreement');
+    }
+  });
+
+  it('a removed member is still found by key id, with the link that removed them', () => {
+    const root = sig.publicKey(rootSeed);
+    let links = foundOrganization(org, 'Org', rootSeed, 1n, { account: ada.account, name: 'ada', keys: ada.keys });
+    links = extend(links, { type: 'add', account: bob.account, name: 'bob', role: ROLES.caseworker, keys: bob.keys }, ada.seed);
+    links = extend(links, { type: 'remove', account: bob.account }, ada.seed);
+    const s = MembershipState.verify(root, links);
+    const bobId = AuthorKey.from(bob.keys).keyId;
+    expect(s.memberByKeyId(bobId)).toBeUndefined();
+    const found = s.authorByKeyId(bobId);
+    expect(found?.member.name).toBe('bob');
+    expect(found?.removedAt).toBe(3n);
+    expect(s.authorByKeyId(AuthorKey.from(ada.keys).keyId)?.removedAt).toBeUndefined();
+  });
+
   it('a second create link is malformed', () => {
     const links = foundOrganization(org, 'Org', rootSeed, 1n, { account: ada.account, name: 'ada', keys: ada.keys });
     const again = extend(links, { type: 'create', orgName: 'Other' }, rootSeed);
@@ -243,6 +288,12 @@ describe('chain edge cases', () => {
     expect(codeOf(() => checkServedHead(known, { seq: 3n, hash: entryHash(e3) }))).toBe('ok');
     expect(codeOf(() => checkServedHead(known, { seq: 1n, hash: entryHash(e1) }))).toBe('chain-rollback');
     expect(codeOf(() => checkServedHead(known, { seq: 2n, hash: entryHash(e1) }))).toBe('chain-fork');
+  });
+});
+
+describe('vector files', () => {
+  it('a missing file is a loud failure, never a skip', () => {
+    expect(() => readVectors('no-such-file.json')).toThrow(/missing/);
   });
 });
 

@@ -1,0 +1,352 @@
+//! The HTTP API of a Northstar server: every request and response body, and the
+//! one closed table of error codes. Only these types cross HTTP.
+//!
+//! Conventions: ids (accounts, organizations, invites, cases) are lower-case hex;
+//! opaque byte strings (OPAQUE messages, sealed slots, key boxes, signed links,
+//! envelopes) are base64url without padding, as `@serenity-kit/opaque` writes them.
+//! Times are Unix seconds.
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub mod paths {
+    pub const HEALTHZ: &str = "/healthz";
+    pub const OPENAPI: &str = "/api/openapi.json";
+    pub const ORG_INIT_START: &str = "/api/org/init/start";
+    pub const ORG_INIT_FINISH: &str = "/api/org/init/finish";
+    pub const JOIN_START: &str = "/api/join/start";
+    pub const JOIN_FINISH: &str = "/api/join/finish";
+    pub const LOGIN_START: &str = "/api/auth/login/start";
+    pub const LOGIN_FINISH: &str = "/api/auth/login/finish";
+    pub const LOGOUT: &str = "/api/auth/logout";
+    pub const ME: &str = "/api/me";
+    pub const ME_KEYS: &str = "/api/me/keys";
+    pub const ORG: &str = "/api/org";
+    pub const ORG_LINKS: &str = "/api/org/links";
+    pub const ORG_PENDING: &str = "/api/org/pending";
+    pub const INVITES: &str = "/api/invites";
+}
+
+/// Every error the API returns. The table is closed: a client can match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request body or a parameter is not what the endpoint accepts.
+    BadRequest,
+    /// The body is larger than the endpoint accepts.
+    PayloadTooLarge,
+    /// No session, or the session expired or was revoked.
+    Unauthorized,
+    /// The session is valid but the member may not do this.
+    Forbidden,
+    /// The sign-in failed: unknown user or wrong passphrase (indistinguishable on purpose).
+    LoginFailed,
+    /// The member was removed from the organization.
+    MemberRemoved,
+    /// The account waits for an admin to add it to the membership chain.
+    PendingApproval,
+    /// No such object.
+    NotFound,
+    /// The organization already exists on this server.
+    OrgExists,
+    /// No organization has been created on this server yet.
+    OrgMissing,
+    /// The name is already used by another account.
+    UsernameTaken,
+    /// The invitation code is unknown.
+    InviteInvalid,
+    /// The invitation was already used.
+    InviteUsed,
+    /// The invitation expired.
+    InviteExpired,
+    /// The state moved on (another writer got there first); fetch and retry.
+    Conflict,
+    /// A signed object does not verify against what the server holds.
+    ChainRejected,
+    /// Too many requests; wait and retry.
+    RateLimited,
+    /// The server failed; nothing was changed.
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::BadRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::LoginFailed,
+        ErrorCode::MemberRemoved,
+        ErrorCode::PendingApproval,
+        ErrorCode::NotFound,
+        ErrorCode::OrgExists,
+        ErrorCode::OrgMissing,
+        ErrorCode::UsernameTaken,
+        ErrorCode::InviteInvalid,
+        ErrorCode::InviteUsed,
+        ErrorCode::InviteExpired,
+        ErrorCode::Conflict,
+        ErrorCode::ChainRejected,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+
+    /// The HTTP status that carries this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Unauthorized | ErrorCode::LoginFailed => 401,
+            ErrorCode::Forbidden | ErrorCode::MemberRemoved | ErrorCode::PendingApproval => 403,
+            ErrorCode::NotFound | ErrorCode::OrgMissing | ErrorCode::InviteInvalid => 404,
+            ErrorCode::OrgExists | ErrorCode::UsernameTaken | ErrorCode::Conflict => 409,
+            ErrorCode::InviteUsed | ErrorCode::InviteExpired => 410,
+            ErrorCode::ChainRejected => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// The snake_case name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::LoginFailed => "login_failed",
+            ErrorCode::MemberRemoved => "member_removed",
+            ErrorCode::PendingApproval => "pending_approval",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::OrgExists => "org_exists",
+            ErrorCode::OrgMissing => "org_missing",
+            ErrorCode::UsernameTaken => "username_taken",
+            ErrorCode::InviteInvalid => "invite_invalid",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::ChainRejected => "chain_rejected",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// For people; never contains a secret, a token or a case field.
+    pub message: String,
+}
+
+/// An issued session. The token goes in `Authorization: Bearer …`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+/// A member's public keys, as registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PublicKeys {
+    /// Ed25519, base64url.
+    pub signing: String,
+    /// X25519, base64url.
+    pub agreement: String,
+}
+
+/// What a client needs to verify an organization from its pinned root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgInfo {
+    pub org_id: String,
+    pub name: String,
+    /// The organization root public key, base64url. Clients pin it on first use
+    /// and compare its fingerprint words in person.
+    pub root_public_key: String,
+}
+
+/// The organization and its whole membership chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgChain {
+    pub org: OrgInfo,
+    /// Signed membership links in order, base64url.
+    pub links: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegisterStart {
+    /// The new account's immutable random id (the OPAQUE credential identifier).
+    pub account_id: String,
+    pub username: String,
+    /// OPAQUE RegistrationRequest, base64url.
+    pub registration_request: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegisterStartResponse {
+    /// OPAQUE RegistrationResponse, base64url.
+    pub registration_response: String,
+}
+
+/// The sealed key material the client uploads at registration. The server
+/// stores it and hands it back after sign-in; it cannot open any of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyMaterial {
+    pub keys: PublicKeys,
+    /// The password slot holding the account root key (NSSL), base64url.
+    pub slot: String,
+    /// The member's private keys under the root key (NSKB), base64url.
+    pub keybox: String,
+    /// The organization root key under this admin's root key (NSKB), base64url.
+    pub org_root_box: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgInitStart {
+    pub register: RegisterStart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrgInitFinish {
+    pub account_id: String,
+    pub username: String,
+    /// OPAQUE RegistrationUpload, base64url.
+    pub registration_upload: String,
+    pub org: OrgInfo,
+    /// The genesis link and the link adding the founder, base64url.
+    pub links: Vec<String>,
+    pub material: KeyMaterial,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinStart {
+    pub invite_id: String,
+    pub register: RegisterStart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinStartResponse {
+    pub registration_response: String,
+    pub org: OrgInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinFinish {
+    pub invite_id: String,
+    pub account_id: String,
+    pub username: String,
+    pub registration_upload: String,
+    pub material: KeyMaterial,
+    /// HMAC over the joiner's identity under a key only the invite's secret
+    /// half derives (docs/crypto.md §Invitations), base64url. The admin who
+    /// admits the member checks it; the server cannot forge it.
+    pub proof: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginStart {
+    pub username: String,
+    /// OPAQUE CredentialRequest, base64url.
+    pub credential_request: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginStartResponse {
+    pub login_id: String,
+    /// OPAQUE CredentialResponse, base64url.
+    pub credential_response: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginFinish {
+    pub login_id: String,
+    /// OPAQUE CredentialFinalization, base64url.
+    pub credential_finalization: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginFinishResponse {
+    pub account_id: String,
+    pub session: Session,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Pending,
+    Active,
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub account_id: String,
+    pub username: String,
+    /// The role the server believes, from the membership chain (clients verify it themselves).
+    pub role: Option<String>,
+    pub status: AccountStatus,
+    pub org: OrgInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppendLink {
+    /// The position the link takes; the server refuses with `conflict` if the chain moved.
+    pub seq: u64,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PendingMember {
+    pub account_id: String,
+    pub username: String,
+    pub keys: PublicKeys,
+    pub invite_id: String,
+    pub proof: String,
+    pub joined_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateInvite {
+    /// Random id chosen by the admin's client: the half of the code the server sees.
+    pub invite_id: String,
+    pub role: String,
+    pub valid_for_seconds: i64,
+    /// The invite's secret half and role, sealed to the issuing admin (base64url).
+    pub sealed_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Invite {
+    pub invite_id: String,
+    pub role: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_by: Option<String>,
+    pub sealed_secret: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_serialize_as_their_names_and_map_to_statuses() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, code);
+            assert!((400..600).contains(&code.http_status()));
+        }
+        assert_eq!(ErrorCode::PayloadTooLarge.http_status(), 413);
+    }
+}

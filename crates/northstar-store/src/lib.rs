@@ -1,0 +1,209 @@
+//! The storage boundary of the server. The server is untrusted storage and
+//! coordination, so what passes through here is sealed, signed or public:
+//! opaque blobs, ids, names, roles and times (docs/threat-model.md §What the
+//! server can see). No SQL lives outside the backend crates.
+//!
+//! Every method is atomic. Methods that consume or extend something (an
+//! invitation, the membership chain) check and change it in one transaction,
+//! so two servers on one database can never both succeed.
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+
+/// A 16-byte random id (account, organization, invitation).
+pub type Id = [u8; 16];
+
+/// Unix seconds, always passed in by the caller so tests control the clock.
+pub type Time = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the organization already exists")]
+    OrgExists,
+    #[error("no organization exists yet")]
+    OrgMissing,
+    #[error("the name is already taken")]
+    UsernameTaken,
+    #[error("the account id is already taken")]
+    AccountExists,
+    #[error("the invitation does not exist")]
+    InviteNotFound,
+    #[error("the invitation was already used")]
+    InviteUsed,
+    #[error("the invitation expired")]
+    InviteExpired,
+    #[error("the object already exists")]
+    Duplicate,
+    #[error("the chain moved on: expected position {expected}, the chain has {actual} links")]
+    Conflict { expected: u64, actual: u64 },
+    #[error("no such object")]
+    NotFound,
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRow {
+    pub org_id: Id,
+    pub name: String,
+    pub root_public_key: Vec<u8>,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// Registered through an invitation, waiting for an admin's membership link.
+    Pending,
+    /// In the membership chain.
+    Active,
+    /// Removed by a membership link.
+    Removed,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "pending",
+            AccountStatus::Active => "active",
+            AccountStatus::Removed => "removed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(AccountStatus::Pending),
+            "active" => Some(AccountStatus::Active),
+            "removed" => Some(AccountStatus::Removed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub account_id: Id,
+    pub username: String,
+    /// The OPAQUE registration record (the server's password file).
+    pub opaque_record: Vec<u8>,
+    /// The password slot sealing the account root key.
+    pub slot: Vec<u8>,
+    /// The member's private keys sealed under the root key.
+    pub keybox: Vec<u8>,
+    /// The organization root key sealed under this admin's root key.
+    pub org_root_box: Option<Vec<u8>>,
+    pub signing_key: Vec<u8>,
+    pub agreement_key: Vec<u8>,
+    /// The role the membership chain gives (None while pending).
+    pub role: Option<String>,
+    pub status: AccountStatus,
+    /// The invitation the account joined with (None for the founder).
+    pub invite_id: Option<Id>,
+    /// The joiner's proof of knowing the invitation secret.
+    pub join_proof: Option<Vec<u8>>,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRow {
+    pub invite_id: Id,
+    pub role: String,
+    pub created_by: Id,
+    pub created_at: Time,
+    pub expires_at: Time,
+    pub used_by: Option<Id>,
+    pub used_at: Option<Time>,
+    /// The secret half of the code and the role, sealed to the issuing admin.
+    pub sealed_secret: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub token_hash: [u8; 32],
+    pub account_id: Id,
+    pub created_at: Time,
+    pub expires_at: Time,
+}
+
+/// What appending a membership link does to the accounts table, applied in the
+/// same transaction as the append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipEffect {
+    /// Genesis or another link that changes no account.
+    None,
+    /// A pending account becomes an active member with this role.
+    Activate { account_id: Id, role: String },
+    ChangeRole { account_id: Id, role: String },
+    /// The account is removed and all its sessions end at once.
+    Remove { account_id: Id },
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Store `value` under `name` unless a value is there already; return the
+    /// value that is stored after the call (so racing servers agree on one).
+    async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
+    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Create the organization with its founder (an active admin) and its
+    /// first membership links, all or nothing. `OrgExists` if any organization exists.
+    async fn create_org(
+        &self,
+        org: &OrgRow,
+        founder: &AccountRow,
+        links: &[Vec<u8>],
+    ) -> Result<(), StoreError>;
+    async fn get_org(&self) -> Result<Option<OrgRow>, StoreError>;
+
+    /// Check an invitation without consuming it: `InviteNotFound`, `InviteUsed`, `InviteExpired`.
+    async fn check_invite(&self, invite_id: &Id, now: Time) -> Result<InviteRow, StoreError>;
+    /// Consume the invitation and insert the pending account, all or nothing.
+    /// Of two racing joins with one invitation exactly one succeeds.
+    async fn join(&self, invite_id: &Id, account: &AccountRow, now: Time) -> Result<(), StoreError>;
+
+    async fn account(&self, account_id: &Id) -> Result<Option<AccountRow>, StoreError>;
+    async fn account_by_username(&self, username: &str) -> Result<Option<AccountRow>, StoreError>;
+    /// Every account, oldest first.
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError>;
+
+    /// The membership chain, in order.
+    async fn membership_links(&self) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Append `link` at position `seq` if the chain has exactly `seq` links
+    /// (else `Conflict`), and apply `effect`, all or nothing.
+    async fn append_membership_link(
+        &self,
+        seq: u64,
+        link: &[u8],
+        effect: &MembershipEffect,
+    ) -> Result<(), StoreError>;
+
+    async fn create_invite(&self, invite: &InviteRow) -> Result<(), StoreError>;
+    /// Every invitation, newest first.
+    async fn invites(&self) -> Result<Vec<InviteRow>, StoreError>;
+
+    async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError>;
+    /// The session if it exists and has not expired at `now`.
+    async fn session(&self, token_hash: &[u8; 32], now: Time) -> Result<Option<SessionRow>, StoreError>;
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError>;
+    /// End every session of an account; returns how many ended.
+    async fn delete_sessions_of(&self, account_id: &Id) -> Result<u64, StoreError>;
+
+    /// Keep the server's half-finished OPAQUE login (sealed by the caller) until `expires_at`.
+    async fn put_login_state(
+        &self,
+        login_id: &Id,
+        account_id: &Id,
+        sealed_state: &[u8],
+        expires_at: Time,
+    ) -> Result<(), StoreError>;
+    /// Take a login state once: it is deleted by the call; expired states are not returned.
+    async fn take_login_state(
+        &self,
+        login_id: &Id,
+        now: Time,
+    ) -> Result<Option<(Id, Vec<u8>)>, StoreError>;
+
+    /// Delete expired sessions and login states; returns how many rows went.
+    async fn purge_expired(&self, now: Time) -> Result<u64, StoreError>;
+}
