@@ -1,7 +1,10 @@
 //! Build, test and check automation for Northstar: `cargo xtask <command>`.
 //!
+//! - `cargo xtask run`     — build and run Northstar: `northstar serve` on SQLite
+//!   under `./northstar-data` (extra arguments go to `serve`).
 //! - `cargo xtask test`    — everything CI checks: installs what the tests need
-//!   (npm packages, Debian's `age`), then formatting, clippy, the Rust tests, the
+//!   (npm packages, Debian's `age`, `curl` and PostgreSQL), then formatting, clippy,
+//!   the Rust tests against a throwaway PostgreSQL started for the run, the
 //!   TypeScript type check and the TypeScript tests (with the live Rust interop).
 //! - `cargo xtask vectors` — regenerate the frozen vectors after an intended format change.
 //! - `cargo xtask bench`   — run the benchmarks and print them beside the measured limits.
@@ -20,12 +23,13 @@ fn main() -> Result<()> {
     let root = repo_root();
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
+        Some("run") => serve(&args[1..]),
         Some("test") => test(&root),
         Some("vectors") => vectors(),
         Some("bench") => bench(),
         Some("tidy") => tidy::check(&root),
         _ => {
-            eprintln!("usage: cargo xtask <test|vectors|bench|tidy>");
+            eprintln!("usage: cargo xtask <run|test|vectors|bench|tidy>");
             std::process::exit(2);
         }
     }
@@ -50,6 +54,12 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+        .unwrap_or(false)
+}
+
 fn has_command(name: &str, arg: &str) -> bool {
     Command::new(name)
         .arg(arg)
@@ -62,7 +72,7 @@ fn has_command(name: &str, arg: &str) -> bool {
 fn ensure_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
-        .filter(|(binary, _)| !has_command(binary, "--version"))
+        .filter(|(binary, _)| !on_path(binary))
         .map(|(_, package)| *package)
         .collect();
     if missing.is_empty() {
@@ -119,7 +129,13 @@ fn cargo() -> Command {
 }
 
 fn test(root: &Path) -> Result<()> {
-    ensure_debian_packages(&[("age", "age")])?;
+    ensure_debian_packages(&[
+        ("age", "age"),
+        ("curl", "curl"),
+        ("psql", "postgresql-client"),
+        ("pg_virtualenv", "postgresql-common"),
+    ])?;
+    ensure_postgres_server()?;
     ensure_npm_packages(root)?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))
         .context("formatting differs: run `cargo fmt`")?;
@@ -142,7 +158,11 @@ fn test(root: &Path) -> Result<()> {
         "interop",
     ]))?;
     let interop = target_dir(root).join("debug/examples/interop");
-    run(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    // pg_virtualenv starts a throwaway PostgreSQL cluster, sets PG* for the
+    // tests, and drops the cluster when they end: PostgreSQL tests never skip.
+    run(Command::new("pg_virtualenv")
+        .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--workspace", "--all-targets"]))?;
     let web = root.join("web");
     run(Command::new("npm").args(["run", "check"]).current_dir(&web))?;
     run(Command::new("npm")
@@ -151,6 +171,35 @@ fn test(root: &Path) -> Result<()> {
         .current_dir(&web))?;
     eprintln!("all checks passed");
     Ok(())
+}
+
+/// The PostgreSQL server binaries (any version pg_virtualenv can find).
+fn ensure_postgres_server() -> Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| {
+            dirs.flatten()
+                .any(|d| d.path().join("bin/postgres").is_file())
+        })
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    // "postgresql" pulls the distribution's server; the check above finds it next time.
+    ensure_debian_packages(&[("postgres-server-for-tests", "postgresql")])
+}
+
+fn serve(extra: &[String]) -> Result<()> {
+    run(cargo()
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "northstar",
+            "--",
+            "serve",
+        ])
+        .args(extra))
 }
 
 fn target_dir(root: &Path) -> PathBuf {

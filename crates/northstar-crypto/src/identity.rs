@@ -159,6 +159,12 @@ impl MemberSecretKeys {
         &self.agreement
     }
 
+    /// The Ed25519 seed and the X25519 secret, for tests that scan storage for leaked keys.
+    #[cfg(feature = "leak-scan")]
+    pub fn bytes_for_leak_scan(&self) -> [[u8; 32]; 2] {
+        [*self.signing.seed(), *self.agreement.to_bytes()]
+    }
+
     pub fn key_id(&self) -> KeyId {
         self.key_id
     }
@@ -175,6 +181,12 @@ impl OrgRootKey {
     }
     pub fn public_key(&self) -> [u8; 32] {
         self.0.public_key()
+    }
+
+    /// The seed, for tests that scan storage for leaked keys.
+    #[cfg(feature = "leak-scan")]
+    pub fn bytes_for_leak_scan(&self) -> [u8; 32] {
+        *self.0.seed()
     }
 }
 

@@ -61,7 +61,7 @@ id_type!(
     KeyId
 );
 
-pub(crate) fn to_hex(b: &[u8]) -> String {
+pub fn to_hex(b: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
     for byte in b {
@@ -71,7 +71,7 @@ pub(crate) fn to_hex(b: &[u8]) -> String {
     s
 }
 
-pub(crate) fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+pub fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let bytes = s.as_bytes();
     if bytes.len() != N * 2 {
         return None;

@@ -38,6 +38,12 @@ impl RootKey {
         &self.0
     }
 
+    /// The raw bytes, for tests that scan storage for leaked keys.
+    #[cfg(feature = "leak-scan")]
+    pub fn bytes_for_leak_scan(&self) -> [u8; 32] {
+        self.0
+    }
+
     /// A key for a purpose of the client's own (such as the local cache), derived
     /// under its own label so it can never equal a key used elsewhere.
     pub fn derive_purpose_key(&self, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {

@@ -1,2 +1,1382 @@
-//! The one conformance suite every backend passes. Each backend's tests call
-//! [`run_all`] with a fresh, empty store.
+//! The conformance suite: the behaviour every backend of [`Store`] must show,
+//! written once and run against SQLite and PostgreSQL alike (BRIEF §8: "the
+//! same conformance suite passes on SQLite and PostgreSQL").
+//!
+//! Every behaviour is a `pub async fn` that takes a store which is EMPTY (no
+//! organization, no accounts, no secrets) and panics on the first deviation.
+//! A backend's test file runs them one test each with [`conformance_tests!`]:
+//!
+//! ```ignore
+//! async fn run(behaviour: northstar_store::conformance::Behaviour) {
+//!     let store = /* a fresh, empty store */;
+//!     behaviour(std::sync::Arc::new(store)).await;
+//! }
+//! northstar_store::conformance_tests!(run);
+//! ```
+//!
+//! or all at once with [`run_all`].
+//!
+//! The racing behaviours start their contenders together from several tasks,
+//! so they only race for real on a multi-threaded runtime (the tests that
+//! [`conformance_tests!`] writes use one).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+use tokio::task::JoinSet;
+
+use crate::{
+    AccountRow, AccountStatus, Id, InviteRow, MembershipEffect, OrgRow, SessionRow, Store,
+    StoreError, Time,
+};
+
+/// One behaviour of the suite, boxed so a list of them can be kept.
+pub type Behaviour = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+macro_rules! behaviours {
+    ($($name:ident),* $(,)?) => {
+        /// Every behaviour of the suite, by name, in the order [`run_all`] runs them.
+        pub const ALL: &[(&str, Behaviour)] = &[
+            $((stringify!($name), |store| Box::pin($name(store)))),*
+        ];
+    };
+}
+
+behaviours!(
+    secrets_put_if_absent_keeps_the_first_value,
+    racing_secret_puts_agree_on_one_value,
+    create_org_stores_org_founder_and_links,
+    second_create_org_fails_and_changes_nothing,
+    racing_create_orgs_exactly_one_wins,
+    check_invite_reports_each_state,
+    join_consumes_the_invite_and_adds_a_pending_account,
+    join_unknown_or_expired_invite_changes_nothing,
+    join_with_taken_username_leaves_invite_unused,
+    join_with_taken_account_id_leaves_invite_unused,
+    racing_joins_on_one_invite_exactly_one_wins,
+    racing_joins_for_one_username_exactly_one_wins,
+    create_invite_rejects_duplicates_and_unknown_creators,
+    membership_append_needs_the_exact_position,
+    membership_append_needs_an_organization,
+    racing_appends_at_one_position_exactly_one_wins,
+    membership_effects_change_the_account,
+    membership_effect_on_unknown_account_appends_nothing,
+    sessions_expire_and_can_be_deleted,
+    sessions_cannot_outlive_a_racing_removal,
+    delete_sessions_of_counts_only_that_account,
+    login_state_is_single_use_and_expires,
+    racing_login_state_takes_exactly_one_gets_it,
+    purge_expired_removes_only_expired_sessions_and_logins,
+    blobs_round_trip_byte_exact,
+    unicode_usernames_round_trip_exactly,
+    accounts_are_listed_oldest_first,
+    invites_are_listed_newest_first,
+);
+
+/// Run every behaviour, each against its own fresh store from `fresh`.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    for (_name, behaviour) in ALL {
+        behaviour(fresh().await).await;
+    }
+}
+
+/// Write one `#[tokio::test]` per behaviour of the suite, each calling
+/// `$run(behaviour)`, where `$run` is an `async fn(Behaviour)` of the
+/// backend's test file that makes a fresh, empty store, passes it to the
+/// behaviour and cleans up. Also writes a test that the list is complete.
+/// The calling crate needs `tokio` (with `macros` and `rt-multi-thread`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($run:path) => {
+        $crate::conformance_tests!(@each $run;
+            secrets_put_if_absent_keeps_the_first_value,
+            racing_secret_puts_agree_on_one_value,
+            create_org_stores_org_founder_and_links,
+            second_create_org_fails_and_changes_nothing,
+            racing_create_orgs_exactly_one_wins,
+            check_invite_reports_each_state,
+            join_consumes_the_invite_and_adds_a_pending_account,
+            join_unknown_or_expired_invite_changes_nothing,
+            join_with_taken_username_leaves_invite_unused,
+            join_with_taken_account_id_leaves_invite_unused,
+            racing_joins_on_one_invite_exactly_one_wins,
+            racing_joins_for_one_username_exactly_one_wins,
+            create_invite_rejects_duplicates_and_unknown_creators,
+            membership_append_needs_the_exact_position,
+            membership_append_needs_an_organization,
+            racing_appends_at_one_position_exactly_one_wins,
+            membership_effects_change_the_account,
+            membership_effect_on_unknown_account_appends_nothing,
+            sessions_expire_and_can_be_deleted,
+    sessions_cannot_outlive_a_racing_removal,
+            delete_sessions_of_counts_only_that_account,
+            login_state_is_single_use_and_expires,
+            racing_login_state_takes_exactly_one_gets_it,
+            purge_expired_removes_only_expired_sessions_and_logins,
+            blobs_round_trip_byte_exact,
+            unicode_usernames_round_trip_exactly,
+            accounts_are_listed_oldest_first,
+            invites_are_listed_newest_first,
+        );
+    };
+    (@each $run:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $run(|store| ::std::boxed::Box::pin($crate::conformance::$name(store))).await;
+            }
+        )*
+
+        #[test]
+        fn conformance_suite_is_complete() {
+            let here: &[&str] = &[$(stringify!($name)),*];
+            let all: ::std::vec::Vec<&str> =
+                $crate::conformance::ALL.iter().map(|(name, _)| *name).collect();
+            assert_eq!(here, all.as_slice(), "conformance_tests! and ALL list different behaviours");
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+/// How many tasks race in the racing behaviours.
+const RACERS: usize = 16;
+
+/// How many times the racing behaviours race (a lost race is a matter of
+/// timing, so one round could pass by luck).
+const ROUNDS: usize = 8;
+
+/// A fixed "now" so the times read well in failures.
+const T0: Time = 1_700_000_000;
+
+fn id(tag: u8, n: u8) -> Id {
+    let mut id = [tag; 16];
+    id[15] = n;
+    id
+}
+
+fn token(n: u8) -> [u8; 32] {
+    let mut t = [0x7a; 32];
+    t[0] = n;
+    t
+}
+
+fn org_row(n: u8) -> OrgRow {
+    OrgRow {
+        org_id: id(0x0a, n),
+        name: format!("Northstar Shelter Network {n}"),
+        root_public_key: vec![0x52, n, 0x00, 0xff],
+        created_at: T0,
+    }
+}
+
+fn founder_row(n: u8) -> AccountRow {
+    AccountRow {
+        account_id: id(0xf0, n),
+        username: format!("founder{n}"),
+        opaque_record: vec![1, n, 0, 0xff],
+        slot: vec![2, n],
+        keybox: vec![3, n],
+        org_root_box: Some(vec![4, n]),
+        signing_key: vec![5; 32],
+        agreement_key: vec![6; 32],
+        role: Some("admin".into()),
+        status: AccountStatus::Active,
+        invite_id: None,
+        join_proof: None,
+        created_at: T0,
+    }
+}
+
+fn genesis_links(n: u8) -> Vec<Vec<u8>> {
+    vec![vec![0x60, n, 0], vec![0x60, n, 1]]
+}
+
+fn pending_row(n: u8, username: &str, invite: Id, created_at: Time) -> AccountRow {
+    AccountRow {
+        account_id: id(0xac, n),
+        username: username.into(),
+        opaque_record: vec![0x11, n],
+        slot: vec![0x12, n],
+        keybox: vec![0x13, n],
+        org_root_box: None,
+        signing_key: vec![0x14; 32],
+        agreement_key: vec![0x15; 32],
+        role: None,
+        status: AccountStatus::Pending,
+        invite_id: Some(invite),
+        join_proof: Some(vec![0x16, n]),
+        created_at,
+    }
+}
+
+fn invite_row(n: u8, created_by: Id, created_at: Time, expires_at: Time) -> InviteRow {
+    InviteRow {
+        invite_id: id(0x1e, n),
+        role: "caseworker".into(),
+        created_by,
+        created_at,
+        expires_at,
+        used_by: None,
+        used_at: None,
+        sealed_secret: vec![0x5e, n, 0x00, 0xff],
+    }
+}
+
+fn session_row(n: u8, account_id: Id, expires_at: Time) -> SessionRow {
+    SessionRow {
+        token_hash: token(n),
+        account_id,
+        created_at: T0,
+        expires_at,
+    }
+}
+
+/// Create the organization with founder 0 and two genesis links.
+async fn found(store: &dyn Store) -> AccountRow {
+    let founder = founder_row(0);
+    store
+        .create_org(&org_row(0), &founder, &genesis_links(0))
+        .await
+        .expect("create_org on an empty store");
+    founder
+}
+
+/// Create invitation `n` (valid for an hour) and join with a pending account `n`.
+async fn invite_and_join(store: &dyn Store, n: u8, username: &str, created_at: Time) -> AccountRow {
+    let invite = invite_row(n, founder_row(0).account_id, created_at, created_at + 3600);
+    store.create_invite(&invite).await.expect("create_invite");
+    let account = pending_row(n, username, invite.invite_id, created_at);
+    store
+        .join(&invite.invite_id, &account, created_at)
+        .await
+        .expect("join with a fresh invitation");
+    account
+}
+
+async fn invite_by_id(store: &dyn Store, invite_id: &Id) -> InviteRow {
+    store
+        .invites()
+        .await
+        .expect("invites")
+        .into_iter()
+        .find(|i| &i.invite_id == invite_id)
+        .expect("the invitation is listed")
+}
+
+/// Deterministic bytes (xorshift) that contain every byte value.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    for b in 0..=255u8 {
+        out[usize::from(b) * 3 % len] = b;
+    }
+    out
+}
+
+/// Start `RACERS` copies of `contender(i)` together and collect their results.
+///
+/// A round of reads from every task first lets a pooled backend open its
+/// connections, so the contenders do not line up behind connection set-up
+/// and really overlap.
+async fn race<T, F, Fut>(store: &Arc<dyn Store>, contender: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut set = JoinSet::new();
+    for i in 0..RACERS {
+        let barrier = barrier.clone();
+        let warm = store.clone();
+        let run = contender(store.clone(), i);
+        set.spawn(async move {
+            barrier.wait().await;
+            warm.get_org().await.expect("get_org while warming up");
+            barrier.wait().await;
+            run.await
+        });
+    }
+    let mut results = Vec::with_capacity(RACERS);
+    while let Some(joined) = set.join_next().await {
+        results.push(joined.expect("a racing task panicked"));
+    }
+    results
+}
+
+fn racer(i: usize) -> u8 {
+    u8::try_from(i).expect("fewer than 256 racers")
+}
+
+// ---------------------------------------------------------------------------
+// Secrets
+
+pub async fn secrets_put_if_absent_keeps_the_first_value(store: Arc<dyn Store>) {
+    assert_eq!(store.get_secret("cookie-key").await.unwrap(), None);
+    let first = store
+        .put_secret_if_absent("cookie-key", b"first")
+        .await
+        .unwrap();
+    assert_eq!(first, b"first");
+    let second = store
+        .put_secret_if_absent("cookie-key", b"second")
+        .await
+        .unwrap();
+    assert_eq!(
+        second, b"first",
+        "a second put must return the stored value"
+    );
+    assert_eq!(
+        store.get_secret("cookie-key").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    // Names are independent.
+    assert_eq!(store.get_secret("other").await.unwrap(), None);
+    assert_eq!(
+        store.put_secret_if_absent("other", b"x").await.unwrap(),
+        b"x"
+    );
+    assert_eq!(
+        store.get_secret("cookie-key").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+}
+
+pub async fn racing_secret_puts_agree_on_one_value(store: Arc<dyn Store>) {
+    for round in 0..ROUNDS {
+        let name = format!("server-key-{round}");
+        let results = race(&store, |store, i| {
+            let name = name.clone();
+            async move {
+                let value = format!("value-{i}").into_bytes();
+                store.put_secret_if_absent(&name, &value).await
+            }
+        })
+        .await;
+        let stored = store.get_secret(&name).await.unwrap().unwrap();
+        assert!(
+            (0..RACERS).any(|i| stored == format!("value-{i}").into_bytes()),
+            "the stored value is one of the racers'"
+        );
+        for r in results {
+            assert_eq!(
+                r.unwrap(),
+                stored,
+                "every racer is told the one stored value"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Organization
+
+pub async fn create_org_stores_org_founder_and_links(store: Arc<dyn Store>) {
+    assert_eq!(store.get_org().await.unwrap(), None);
+    assert!(store.accounts().await.unwrap().is_empty());
+    assert!(store.membership_links().await.unwrap().is_empty());
+
+    let founder = found(&*store).await;
+    assert_eq!(store.get_org().await.unwrap(), Some(org_row(0)));
+    assert_eq!(
+        store.account(&founder.account_id).await.unwrap(),
+        Some(founder.clone())
+    );
+    assert_eq!(
+        store.account_by_username("founder0").await.unwrap(),
+        Some(founder.clone())
+    );
+    assert_eq!(store.accounts().await.unwrap(), vec![founder]);
+    assert_eq!(store.membership_links().await.unwrap(), genesis_links(0));
+}
+
+pub async fn second_create_org_fails_and_changes_nothing(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+
+    // A different organization with a different founder.
+    let err = store
+        .create_org(&org_row(1), &founder_row(1), &genesis_links(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OrgExists), "got {err:?}");
+    // The same founder again: still OrgExists, not a name clash.
+    let err = store
+        .create_org(&org_row(0), &founder, &genesis_links(0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OrgExists), "got {err:?}");
+
+    assert_eq!(store.get_org().await.unwrap(), Some(org_row(0)));
+    assert_eq!(store.accounts().await.unwrap(), vec![founder]);
+    assert_eq!(
+        store.account(&founder_row(1).account_id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.membership_links().await.unwrap(), genesis_links(0));
+}
+
+pub async fn racing_create_orgs_exactly_one_wins(store: Arc<dyn Store>) {
+    let results = race(&store, |store, i| async move {
+        let n = racer(i);
+        store
+            .create_org(&org_row(n), &founder_row(n), &genesis_links(n))
+            .await
+            .map(|()| n)
+    })
+    .await;
+    let mut winners = Vec::new();
+    for r in results {
+        match r {
+            Ok(n) => winners.push(n),
+            Err(StoreError::OrgExists) => {}
+            Err(e) => panic!("a losing create_org must say OrgExists, got {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create_org wins: {winners:?}");
+    let n = winners[0];
+    assert_eq!(store.get_org().await.unwrap(), Some(org_row(n)));
+    assert_eq!(store.accounts().await.unwrap(), vec![founder_row(n)]);
+    assert_eq!(store.membership_links().await.unwrap(), genesis_links(n));
+}
+
+// ---------------------------------------------------------------------------
+// Invitations and joining
+
+pub async fn check_invite_reports_each_state(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let invite = invite_row(1, founder.account_id, T0, T0 + 1000);
+    store.create_invite(&invite).await.unwrap();
+
+    let err = store.check_invite(&id(0x1e, 99), T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::InviteNotFound), "got {err:?}");
+
+    // Checking does not consume: twice in a row is fine.
+    assert_eq!(
+        store.check_invite(&invite.invite_id, T0).await.unwrap(),
+        invite
+    );
+    assert_eq!(
+        store
+            .check_invite(&invite.invite_id, T0 + 999)
+            .await
+            .unwrap(),
+        invite
+    );
+    // Expired at expires_at exactly.
+    let err = store
+        .check_invite(&invite.invite_id, T0 + 1000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InviteExpired), "got {err:?}");
+
+    let account = pending_row(1, "newcomer", invite.invite_id, T0 + 5);
+    store
+        .join(&invite.invite_id, &account, T0 + 5)
+        .await
+        .unwrap();
+    let err = store
+        .check_invite(&invite.invite_id, T0 + 6)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InviteUsed), "got {err:?}");
+    // Used wins over expired: the more useful answer.
+    let err = store
+        .check_invite(&invite.invite_id, T0 + 5000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InviteUsed), "got {err:?}");
+}
+
+pub async fn join_consumes_the_invite_and_adds_a_pending_account(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let invite = invite_row(1, founder.account_id, T0, T0 + 1000);
+    store.create_invite(&invite).await.unwrap();
+
+    let account = pending_row(1, "newcomer", invite.invite_id, T0 + 10);
+    store
+        .join(&invite.invite_id, &account, T0 + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account(&account.account_id).await.unwrap(),
+        Some(account.clone())
+    );
+    assert_eq!(
+        store.account_by_username("newcomer").await.unwrap(),
+        Some(account.clone())
+    );
+    let used = invite_by_id(&*store, &invite.invite_id).await;
+    assert_eq!(
+        used,
+        InviteRow {
+            used_by: Some(account.account_id),
+            used_at: Some(T0 + 10),
+            ..invite.clone()
+        }
+    );
+
+    // A second join with the same invitation fails and adds nobody.
+    let other = pending_row(2, "latecomer", invite.invite_id, T0 + 20);
+    let err = store
+        .join(&invite.invite_id, &other, T0 + 20)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InviteUsed), "got {err:?}");
+    assert_eq!(store.account(&other.account_id).await.unwrap(), None);
+    assert_eq!(store.account_by_username("latecomer").await.unwrap(), None);
+    assert_eq!(invite_by_id(&*store, &invite.invite_id).await, used);
+    assert_eq!(store.accounts().await.unwrap(), vec![founder, account]);
+}
+
+pub async fn join_unknown_or_expired_invite_changes_nothing(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let invite = invite_row(1, founder.account_id, T0, T0 + 1000);
+    store.create_invite(&invite).await.unwrap();
+
+    let stranger = pending_row(1, "stranger", id(0x1e, 99), T0);
+    let err = store.join(&id(0x1e, 99), &stranger, T0).await.unwrap_err();
+    assert!(matches!(err, StoreError::InviteNotFound), "got {err:?}");
+
+    let late = pending_row(2, "late", invite.invite_id, T0 + 1000);
+    let err = store
+        .join(&invite.invite_id, &late, T0 + 1000)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InviteExpired), "got {err:?}");
+
+    assert_eq!(store.accounts().await.unwrap(), vec![founder]);
+    assert_eq!(invite_by_id(&*store, &invite.invite_id).await, invite);
+    // Still usable before it expires.
+    assert_eq!(
+        store
+            .check_invite(&invite.invite_id, T0 + 999)
+            .await
+            .unwrap(),
+        invite
+    );
+}
+
+pub async fn join_with_taken_username_leaves_invite_unused(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let invite = invite_row(1, founder.account_id, T0, T0 + 1000);
+    store.create_invite(&invite).await.unwrap();
+
+    let clash = pending_row(1, &founder.username, invite.invite_id, T0 + 1);
+    let err = store
+        .join(&invite.invite_id, &clash, T0 + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UsernameTaken), "got {err:?}");
+
+    assert_eq!(store.account(&clash.account_id).await.unwrap(), None);
+    assert_eq!(
+        store.account_by_username(&founder.username).await.unwrap(),
+        Some(founder.clone())
+    );
+    assert_eq!(invite_by_id(&*store, &invite.invite_id).await, invite);
+    assert_eq!(
+        store.check_invite(&invite.invite_id, T0 + 2).await.unwrap(),
+        invite
+    );
+
+    // The invitation still works with a free name.
+    let fine = pending_row(1, "free-name", invite.invite_id, T0 + 3);
+    store.join(&invite.invite_id, &fine, T0 + 3).await.unwrap();
+    assert_eq!(store.accounts().await.unwrap(), vec![founder, fine]);
+}
+
+pub async fn join_with_taken_account_id_leaves_invite_unused(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let invite = invite_row(1, founder.account_id, T0, T0 + 1000);
+    store.create_invite(&invite).await.unwrap();
+
+    let clash = AccountRow {
+        account_id: founder.account_id,
+        ..pending_row(1, "impostor", invite.invite_id, T0 + 1)
+    };
+    let err = store
+        .join(&invite.invite_id, &clash, T0 + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AccountExists), "got {err:?}");
+
+    assert_eq!(
+        store.account(&founder.account_id).await.unwrap(),
+        Some(founder.clone())
+    );
+    assert_eq!(store.account_by_username("impostor").await.unwrap(), None);
+    assert_eq!(invite_by_id(&*store, &invite.invite_id).await, invite);
+    assert_eq!(store.accounts().await.unwrap(), vec![founder]);
+}
+
+pub async fn racing_joins_on_one_invite_exactly_one_wins(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let mut members = vec![founder.clone()];
+    for round in 0..ROUNDS {
+        let invite = invite_row(racer(round), founder.account_id, T0, T0 + 1000);
+        store.create_invite(&invite).await.unwrap();
+        let invite_id = invite.invite_id;
+
+        let results = race(&store, |store, i| async move {
+            let n = racer(round * RACERS + i);
+            let account = pending_row(n, &format!("joiner{n}"), invite_id, T0 + 1);
+            store
+                .join(&invite_id, &account, T0 + 1)
+                .await
+                .map(|()| account)
+        })
+        .await;
+        let mut winners = Vec::new();
+        for r in results {
+            match r {
+                Ok(account) => winners.push(account),
+                Err(StoreError::InviteUsed) => {}
+                Err(e) => panic!("a losing join must say InviteUsed, got {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one join wins");
+        let winner = winners.pop().unwrap();
+        let used = invite_by_id(&*store, &invite_id).await;
+        assert_eq!(used.used_by, Some(winner.account_id));
+        assert_eq!(used.used_at, Some(T0 + 1));
+        members.push(winner);
+    }
+    let mut accounts = store.accounts().await.unwrap();
+    accounts.sort_by_key(|a| a.account_id);
+    members.sort_by_key(|a| a.account_id);
+    assert_eq!(accounts, members, "only the winners joined");
+}
+
+pub async fn racing_joins_for_one_username_exactly_one_wins(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    for n in 0..RACERS * ROUNDS {
+        let invite = invite_row(racer(n), founder.account_id, T0, T0 + 1000);
+        store.create_invite(&invite).await.unwrap();
+    }
+    let mut won = Vec::new();
+    for round in 0..ROUNDS {
+        let name = format!("river{round}");
+        let results = race(&store, |store, i| {
+            let name = name.clone();
+            async move {
+                let n = racer(round * RACERS + i);
+                let invite_id = id(0x1e, n);
+                let account = pending_row(n, &name, invite_id, T0 + 1);
+                store.join(&invite_id, &account, T0 + 1).await.map(|()| n)
+            }
+        })
+        .await;
+        let mut winners = Vec::new();
+        for r in results {
+            match r {
+                Ok(n) => winners.push(n),
+                Err(StoreError::UsernameTaken) => {}
+                Err(e) => panic!("a losing join must say UsernameTaken, got {e:?}"),
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "exactly one join gets the name: {winners:?}"
+        );
+        let river = store.account_by_username(&name).await.unwrap().unwrap();
+        assert_eq!(river.account_id, id(0xac, winners[0]));
+        won.push(winners[0]);
+    }
+    assert_eq!(store.accounts().await.unwrap().len(), 1 + ROUNDS);
+    // Every losing invitation is still unused.
+    for invite in store.invites().await.unwrap() {
+        let n = invite.invite_id[15];
+        if won.contains(&n) {
+            assert_eq!(invite.used_by, Some(id(0xac, n)));
+        } else {
+            assert_eq!(invite.used_by, None, "a failed join consumed an invitation");
+            assert_eq!(invite.used_at, None);
+        }
+    }
+}
+
+pub async fn create_invite_rejects_duplicates_and_unknown_creators(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let invite = invite_row(1, founder.account_id, T0, T0 + 1000);
+    store.create_invite(&invite).await.unwrap();
+
+    let again = InviteRow {
+        role: "admin".into(),
+        ..invite.clone()
+    };
+    let err = store.create_invite(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+
+    let orphan = invite_row(2, id(0xee, 0), T0, T0 + 1000);
+    let err = store.create_invite(&orphan).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+
+    assert_eq!(store.invites().await.unwrap(), vec![invite]);
+}
+
+// ---------------------------------------------------------------------------
+// The membership chain
+
+pub async fn membership_append_needs_the_exact_position(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let mut chain = genesis_links(0);
+
+    let link = noise(300, 2);
+    store
+        .append_membership_link(2, &link, &MembershipEffect::None)
+        .await
+        .unwrap();
+    chain.push(link);
+    assert_eq!(store.membership_links().await.unwrap(), chain);
+
+    for (seq, note) in [
+        (3u64, "ok"),
+        (2, "taken"),
+        (0, "genesis"),
+        (1, "old"),
+        (7, "gap"),
+    ] {
+        if note == "ok" {
+            let link = vec![0x70, 3];
+            store
+                .append_membership_link(seq, &link, &MembershipEffect::None)
+                .await
+                .unwrap();
+            chain.push(link);
+            continue;
+        }
+        // A wrong position changes nothing, not even the effect.
+        let err = store
+            .append_membership_link(
+                seq,
+                b"stale",
+                &MembershipEffect::Remove {
+                    account_id: founder.account_id,
+                },
+            )
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Conflict { expected, actual } => {
+                assert_eq!((expected, actual), (seq, 4), "{note}");
+            }
+            e => panic!("{note}: expected Conflict, got {e:?}"),
+        }
+    }
+    assert_eq!(store.membership_links().await.unwrap(), chain);
+    assert_eq!(
+        store.account(&founder.account_id).await.unwrap(),
+        Some(founder)
+    );
+}
+
+pub async fn membership_append_needs_an_organization(store: Arc<dyn Store>) {
+    let err = store
+        .append_membership_link(0, b"genesis", &MembershipEffect::None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OrgMissing), "got {err:?}");
+    assert!(store.membership_links().await.unwrap().is_empty());
+}
+
+pub async fn racing_appends_at_one_position_exactly_one_wins(store: Arc<dyn Store>) {
+    found(&*store).await;
+    let mut chain = genesis_links(0);
+    for round in 0..ROUNDS {
+        let seq = u64::try_from(chain.len()).unwrap();
+        let results = race(&store, |store, i| async move {
+            let link = vec![0x77, racer(round), racer(i)];
+            store
+                .append_membership_link(seq, &link, &MembershipEffect::None)
+                .await
+                .map(|()| link)
+        })
+        .await;
+        let mut winners = Vec::new();
+        for r in results {
+            match r {
+                Ok(link) => winners.push(link),
+                Err(StoreError::Conflict { expected, actual }) => {
+                    assert_eq!(
+                        (expected, actual),
+                        (seq, seq + 1),
+                        "a loser sees the winner's link"
+                    );
+                }
+                Err(e) => panic!("a losing append must say Conflict, got {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one append wins");
+        chain.push(winners.pop().unwrap());
+        assert_eq!(store.membership_links().await.unwrap(), chain);
+    }
+}
+
+pub async fn membership_effects_change_the_account(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let member = invite_and_join(&*store, 1, "member", T0 + 1).await;
+    let bystander = invite_and_join(&*store, 2, "bystander", T0 + 2).await;
+
+    store
+        .append_membership_link(
+            2,
+            b"activate",
+            &MembershipEffect::Activate {
+                account_id: member.account_id,
+                role: "caseworker".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let active = AccountRow {
+        status: AccountStatus::Active,
+        role: Some("caseworker".into()),
+        ..member.clone()
+    };
+    assert_eq!(
+        store.account(&member.account_id).await.unwrap(),
+        Some(active.clone())
+    );
+
+    store
+        .append_membership_link(
+            3,
+            b"promote",
+            &MembershipEffect::ChangeRole {
+                account_id: member.account_id,
+                role: "coordinator".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let promoted = AccountRow {
+        role: Some("coordinator".into()),
+        ..active
+    };
+    assert_eq!(
+        store.account(&member.account_id).await.unwrap(),
+        Some(promoted)
+    );
+
+    for (n, account) in [
+        (1, member.account_id),
+        (2, member.account_id),
+        (3, founder.account_id),
+    ] {
+        store
+            .create_session(&session_row(n, account, T0 + 10_000))
+            .await
+            .unwrap();
+    }
+    store
+        .append_membership_link(
+            4,
+            b"remove",
+            &MembershipEffect::Remove {
+                account_id: member.account_id,
+            },
+        )
+        .await
+        .unwrap();
+    let removed = store.account(&member.account_id).await.unwrap().unwrap();
+    assert_eq!(removed.status, AccountStatus::Removed);
+    assert_eq!(removed.username, "member");
+    // Every session of the removed member ended with the link, no one else's.
+    assert_eq!(store.session(&token(1), T0).await.unwrap(), None);
+    assert_eq!(store.session(&token(2), T0).await.unwrap(), None);
+    assert_eq!(
+        store.delete_sessions_of(&member.account_id).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.session(&token(3), T0).await.unwrap(),
+        Some(session_row(3, founder.account_id, T0 + 10_000))
+    );
+    // A removed member cannot get a new session.
+    let err = store
+        .create_session(&session_row(4, member.account_id, T0 + 10_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    assert_eq!(store.session(&token(4), T0).await.unwrap(), None);
+
+    // Nobody else changed.
+    assert_eq!(
+        store.account(&founder.account_id).await.unwrap(),
+        Some(founder)
+    );
+    assert_eq!(
+        store.account(&bystander.account_id).await.unwrap(),
+        Some(bystander)
+    );
+    assert_eq!(store.membership_links().await.unwrap().len(), 5);
+}
+
+pub async fn membership_effect_on_unknown_account_appends_nothing(store: Arc<dyn Store>) {
+    found(&*store).await;
+    let ghost = id(0xee, 1);
+    for effect in [
+        MembershipEffect::Activate {
+            account_id: ghost,
+            role: "caseworker".into(),
+        },
+        MembershipEffect::ChangeRole {
+            account_id: ghost,
+            role: "admin".into(),
+        },
+        MembershipEffect::Remove { account_id: ghost },
+    ] {
+        let err = store
+            .append_membership_link(2, b"about a ghost", &effect)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::NotFound),
+            "{effect:?}: got {err:?}"
+        );
+        assert_eq!(store.membership_links().await.unwrap(), genesis_links(0));
+    }
+    assert_eq!(store.account(&ghost).await.unwrap(), None);
+    // The position is still free.
+    store
+        .append_membership_link(2, b"real", &MembershipEffect::None)
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Sessions and login states
+
+pub async fn sessions_expire_and_can_be_deleted(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let s = session_row(1, founder.account_id, T0 + 600);
+    store.create_session(&s).await.unwrap();
+
+    assert_eq!(store.session(&token(1), T0).await.unwrap(), Some(s.clone()));
+    assert_eq!(
+        store.session(&token(1), T0 + 599).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(store.session(&token(1), T0 + 600).await.unwrap(), None);
+    assert_eq!(store.session(&token(9), T0).await.unwrap(), None);
+
+    // One token is one session.
+    let again = session_row(1, founder.account_id, T0 + 99_999);
+    let err = store.create_session(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    assert_eq!(store.session(&token(1), T0).await.unwrap(), Some(s));
+
+    // Only existing accounts get sessions.
+    let err = store
+        .create_session(&session_row(2, id(0xee, 0), T0 + 600))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+
+    store.delete_session(&token(1)).await.unwrap();
+    assert_eq!(store.session(&token(1), T0).await.unwrap(), None);
+    // Logging out twice is not an error.
+    store.delete_session(&token(1)).await.unwrap();
+}
+
+pub async fn delete_sessions_of_counts_only_that_account(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let member = invite_and_join(&*store, 1, "member", T0).await;
+    for n in 1..=3 {
+        store
+            .create_session(&session_row(n, member.account_id, T0 + 600))
+            .await
+            .unwrap();
+    }
+    // Expired sessions still count as rows of the account.
+    store
+        .create_session(&session_row(4, member.account_id, T0 - 1))
+        .await
+        .unwrap();
+    store
+        .create_session(&session_row(5, founder.account_id, T0 + 600))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.delete_sessions_of(&member.account_id).await.unwrap(),
+        4
+    );
+    for n in 1..=3 {
+        assert_eq!(store.session(&token(n), T0).await.unwrap(), None);
+    }
+    assert!(store.session(&token(5), T0).await.unwrap().is_some());
+    assert_eq!(
+        store.delete_sessions_of(&member.account_id).await.unwrap(),
+        0
+    );
+    assert_eq!(store.delete_sessions_of(&id(0xee, 0)).await.unwrap(), 0);
+    assert_eq!(
+        store.delete_sessions_of(&founder.account_id).await.unwrap(),
+        1
+    );
+    assert_eq!(store.session(&token(5), T0).await.unwrap(), None);
+}
+
+pub async fn login_state_is_single_use_and_expires(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let login = id(0x10, 1);
+    let state = noise(200, 3);
+    store
+        .put_login_state(&login, &founder.account_id, &state, T0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_login_state(&id(0x10, 9), T0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_login_state(&login, T0 + 59).await.unwrap(),
+        Some((founder.account_id, state.clone()))
+    );
+    assert_eq!(store.take_login_state(&login, T0 + 59).await.unwrap(), None);
+
+    let late = id(0x10, 2);
+    store
+        .put_login_state(&late, &founder.account_id, &state, T0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(store.take_login_state(&late, T0 + 60).await.unwrap(), None);
+    assert_eq!(store.take_login_state(&late, T0).await.unwrap(), None);
+
+    // One id is one login; a second put does not replace the first.
+    let twice = id(0x10, 3);
+    store
+        .put_login_state(&twice, &founder.account_id, b"first", T0 + 60)
+        .await
+        .unwrap();
+    let err = store
+        .put_login_state(&twice, &founder.account_id, b"second", T0 + 60)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    assert_eq!(
+        store.take_login_state(&twice, T0).await.unwrap(),
+        Some((founder.account_id, b"first".to_vec()))
+    );
+
+    let err = store
+        .put_login_state(&id(0x10, 4), &id(0xee, 0), b"x", T0 + 60)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+}
+
+pub async fn racing_login_state_takes_exactly_one_gets_it(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    for round in 0..ROUNDS {
+        let login = id(0x10, racer(round));
+        store
+            .put_login_state(&login, &founder.account_id, b"half-done", T0 + 60)
+            .await
+            .unwrap();
+        let results = race(&store, |store, _| async move {
+            store.take_login_state(&login, T0).await
+        })
+        .await;
+        let taken: Vec<_> = results.into_iter().map(Result::unwrap).flatten().collect();
+        assert_eq!(taken, vec![(founder.account_id, b"half-done".to_vec())]);
+    }
+}
+
+pub async fn purge_expired_removes_only_expired_sessions_and_logins(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    let a = founder.account_id;
+    let now = T0 + 1000;
+    store
+        .create_session(&session_row(1, a, now - 500))
+        .await
+        .unwrap();
+    store.create_session(&session_row(2, a, now)).await.unwrap();
+    store
+        .create_session(&session_row(3, a, now + 1))
+        .await
+        .unwrap();
+    store
+        .put_login_state(&id(0x10, 1), &a, b"old", now)
+        .await
+        .unwrap();
+    store
+        .put_login_state(&id(0x10, 2), &a, b"fresh", now + 30)
+        .await
+        .unwrap();
+    let old_invite = invite_row(1, a, T0, T0 + 10);
+    store.create_invite(&old_invite).await.unwrap();
+
+    assert_eq!(store.purge_expired(now).await.unwrap(), 3);
+    assert_eq!(store.purge_expired(now).await.unwrap(), 0);
+
+    // The live ones are untouched (asked about before they expire).
+    assert_eq!(
+        store.session(&token(3), now).await.unwrap(),
+        Some(session_row(3, a, now + 1))
+    );
+    assert_eq!(store.delete_sessions_of(&a).await.unwrap(), 1);
+    assert_eq!(
+        store.take_login_state(&id(0x10, 1), T0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_login_state(&id(0x10, 2), now).await.unwrap(),
+        Some((a, b"fresh".to_vec()))
+    );
+    // Expired invitations stay listed for the admins.
+    assert_eq!(store.invites().await.unwrap(), vec![old_invite]);
+}
+
+pub async fn sessions_cannot_outlive_a_racing_removal(store: Arc<dyn Store>) {
+    found(&*store).await;
+    let mut seq = 2;
+    for round in 0..ROUNDS {
+        let n = racer(round + 1);
+        let member = invite_and_join(&*store, n, &format!("member{n}"), T0).await;
+        let member_id = member.account_id;
+        store
+            .append_membership_link(
+                seq,
+                &[0x80, n],
+                &MembershipEffect::Activate {
+                    account_id: member_id,
+                    role: "caseworker".into(),
+                },
+            )
+            .await
+            .unwrap();
+        seq += 1;
+        let remove_at = seq;
+        // Task 0 removes the member while the others log in as the member.
+        let results = race(&store, |store, i| async move {
+            if i == 0 {
+                let remove = MembershipEffect::Remove {
+                    account_id: member_id,
+                };
+                store
+                    .append_membership_link(remove_at, &[0x81, n], &remove)
+                    .await
+            } else {
+                let t = racer(round * RACERS + i);
+                match store
+                    .create_session(&session_row(t, member_id, T0 + 600))
+                    .await
+                {
+                    Err(StoreError::NotFound) => Ok(()),
+                    other => other,
+                }
+            }
+        })
+        .await;
+        seq += 1;
+        for r in results {
+            r.expect("the removal succeeds; a login either succeeds or finds no account");
+        }
+        for i in 1..RACERS {
+            let t = racer(round * RACERS + i);
+            assert_eq!(
+                store.session(&token(t), T0).await.unwrap(),
+                None,
+                "a session of a removed member survived"
+            );
+        }
+        assert_eq!(store.delete_sessions_of(&member_id).await.unwrap(), 0);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Round trips and ordering
+
+pub async fn blobs_round_trip_byte_exact(store: Arc<dyn Store>) {
+    const MIB: usize = 1 << 20;
+    let every_byte: Vec<u8> = (0..=255u8).collect();
+    let big = noise(MIB, 0x5eed);
+    assert!(big.contains(&0x00) && big.contains(&0xff));
+
+    // Secrets.
+    for (name, value) in [
+        ("every-byte", every_byte.clone()),
+        ("zeros", vec![0u8; 64]),
+        ("ones", vec![0xffu8; 64]),
+        ("big", big.clone()),
+    ] {
+        assert_eq!(
+            store.put_secret_if_absent(name, &value).await.unwrap(),
+            value
+        );
+        assert_eq!(store.get_secret(name).await.unwrap(), Some(value), "{name}");
+    }
+
+    // Organization and founder, every blob field distinct.
+    let org = OrgRow {
+        root_public_key: every_byte.clone(),
+        ..org_row(0)
+    };
+    let founder = AccountRow {
+        opaque_record: big.clone(),
+        slot: vec![0x00, 0x00, 0xff, 0x00],
+        keybox: noise(4096, 7),
+        org_root_box: Some(vec![0xff; 33]),
+        signing_key: vec![0x00; 32],
+        agreement_key: vec![0xff; 32],
+        ..founder_row(0)
+    };
+    let links = vec![every_byte.clone(), big.clone(), vec![0x00]];
+    store.create_org(&org, &founder, &links).await.unwrap();
+    assert_eq!(store.get_org().await.unwrap(), Some(org));
+    assert_eq!(
+        store.account(&founder.account_id).await.unwrap(),
+        Some(founder.clone())
+    );
+    assert_eq!(store.membership_links().await.unwrap(), links);
+
+    // Empty blobs stay empty (not NULL, not missing), None stays None.
+    let invite = InviteRow {
+        sealed_secret: big.clone(),
+        ..invite_row(1, founder.account_id, T0, T0 + 1000)
+    };
+    store.create_invite(&invite).await.unwrap();
+    assert_eq!(
+        store.check_invite(&invite.invite_id, T0).await.unwrap(),
+        invite
+    );
+    let joiner = AccountRow {
+        slot: Vec::new(),
+        org_root_box: Some(Vec::new()),
+        join_proof: Some(every_byte.clone()),
+        ..pending_row(1, "joiner", invite.invite_id, T0)
+    };
+    store.join(&invite.invite_id, &joiner, T0).await.unwrap();
+    assert_eq!(
+        store.account(&joiner.account_id).await.unwrap(),
+        Some(joiner.clone())
+    );
+    assert_eq!(store.put_secret_if_absent("empty", b"").await.unwrap(), b"");
+    assert_eq!(store.get_secret("empty").await.unwrap(), Some(Vec::new()));
+
+    // Ids and token hashes made of 0x00 and 0xff.
+    let zero_session = SessionRow {
+        token_hash: [0x00; 32],
+        ..session_row(0, founder.account_id, T0 + 60)
+    };
+    let ff_session = SessionRow {
+        token_hash: [0xff; 32],
+        ..session_row(0, joiner.account_id, T0 + 60)
+    };
+    store.create_session(&zero_session).await.unwrap();
+    store.create_session(&ff_session).await.unwrap();
+    assert_eq!(
+        store.session(&[0x00; 32], T0).await.unwrap(),
+        Some(zero_session)
+    );
+    assert_eq!(
+        store.session(&[0xff; 32], T0).await.unwrap(),
+        Some(ff_session)
+    );
+
+    store
+        .put_login_state(&[0x00; 16], &founder.account_id, &big, T0 + 60)
+        .await
+        .unwrap();
+    store
+        .put_login_state(&[0xff; 16], &joiner.account_id, &every_byte, T0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_login_state(&[0xff; 16], T0).await.unwrap(),
+        Some((joiner.account_id, every_byte))
+    );
+    assert_eq!(
+        store.take_login_state(&[0x00; 16], T0).await.unwrap(),
+        Some((founder.account_id, big))
+    );
+}
+
+pub async fn unicode_usernames_round_trip_exactly(store: Arc<dyn Store>) {
+    let org = OrgRow {
+        name: "Ruta Norte — Красный Крест — 北极星 🌟".into(),
+        ..org_row(0)
+    };
+    let founder = AccountRow {
+        username: "Zoë".into(),
+        role: Some("админ".into()),
+        ..founder_row(0)
+    };
+    store
+        .create_org(&org, &founder, &genesis_links(0))
+        .await
+        .unwrap();
+    assert_eq!(store.get_org().await.unwrap(), Some(org));
+
+    // Composed and decomposed forms, and letters of different case, are
+    // different names to the store: normalizing is the server's business.
+    let names = [
+        "zoe\u{308}",
+        "zoë",
+        "ZOË",
+        "Ольга",
+        "محمد",
+        "李小龙",
+        "🦀 crab",
+        "a\u{200d}b",
+    ];
+    let mut joined = vec![founder.clone()];
+    for (n, name) in names.iter().enumerate() {
+        let n = u8::try_from(n + 1).unwrap();
+        joined.push(invite_and_join(&*store, n, name, T0 + i64::from(n)).await);
+    }
+    for account in &joined {
+        assert_eq!(
+            store.account_by_username(&account.username).await.unwrap(),
+            Some(account.clone()),
+            "lookup of {:?}",
+            account.username
+        );
+    }
+    assert_eq!(store.account_by_username("zoe").await.unwrap(), None);
+    assert_eq!(store.account_by_username("ольга").await.unwrap(), None);
+    assert_eq!(store.accounts().await.unwrap(), joined);
+}
+
+pub async fn accounts_are_listed_oldest_first(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    // Inserted out of time order; two share a time (then insertion order).
+    let c = invite_and_join(&*store, 1, "c", T0 + 300).await;
+    let a1 = invite_and_join(&*store, 2, "a1", T0 + 100).await;
+    let b = invite_and_join(&*store, 3, "b", T0 + 200).await;
+    let a2 = invite_and_join(&*store, 4, "a2", T0 + 100).await;
+    assert_eq!(store.accounts().await.unwrap(), vec![founder, a1, a2, b, c]);
+}
+
+pub async fn invites_are_listed_newest_first(store: Arc<dyn Store>) {
+    let founder = found(&*store).await;
+    assert!(store.invites().await.unwrap().is_empty());
+    let by = founder.account_id;
+    // Inserted out of time order; two share a time (then newest insertion first).
+    let i10 = invite_row(1, by, T0 + 10, T0 + 5000);
+    let i30 = invite_row(2, by, T0 + 30, T0 + 5000);
+    let i20a = invite_row(3, by, T0 + 20, T0 + 5000);
+    let i20b = invite_row(4, by, T0 + 20, T0 + 5000);
+    for invite in [&i10, &i30, &i20a, &i20b] {
+        store.create_invite(invite).await.unwrap();
+    }
+    assert_eq!(store.invites().await.unwrap(), vec![i30, i20b, i20a, i10]);
+}

@@ -6,6 +6,14 @@
 //! Every method is atomic. Methods that consume or extend something (an
 //! invitation, the membership chain) check and change it in one transaction,
 //! so two servers on one database can never both succeed.
+//!
+//! Times: something that expires at `expires_at` is expired at every
+//! `now >= expires_at`. Strings (usernames, roles, names) are stored and
+//! compared exactly, byte for byte: normalizing them is the caller's business.
+//! Blobs come back byte-exact; an empty blob stays empty, and `None` stays `None`.
+//!
+//! Every backend passes the conformance suite in [`conformance`] (feature
+//! `conformance`), which is the executable form of these comments.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "conformance")]
@@ -133,10 +141,18 @@ pub enum MembershipEffect {
     /// Genesis or another link that changes no account.
     None,
     /// A pending account becomes an active member with this role.
-    Activate { account_id: Id, role: String },
-    ChangeRole { account_id: Id, role: String },
+    Activate {
+        account_id: Id,
+        role: String,
+    },
+    ChangeRole {
+        account_id: Id,
+        role: String,
+    },
     /// The account is removed and all its sessions end at once.
-    Remove { account_id: Id },
+    Remove {
+        account_id: Id,
+    },
 }
 
 #[async_trait]
@@ -156,21 +172,29 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     async fn get_org(&self) -> Result<Option<OrgRow>, StoreError>;
 
-    /// Check an invitation without consuming it: `InviteNotFound`, `InviteUsed`, `InviteExpired`.
+    /// Check an invitation without consuming it: `InviteNotFound`, `InviteUsed`, `InviteExpired`
+    /// (a used invitation is `InviteUsed` even after it expired).
     async fn check_invite(&self, invite_id: &Id, now: Time) -> Result<InviteRow, StoreError>;
     /// Consume the invitation and insert the pending account, all or nothing.
     /// Of two racing joins with one invitation exactly one succeeds.
-    async fn join(&self, invite_id: &Id, account: &AccountRow, now: Time) -> Result<(), StoreError>;
+    /// Errors as `check_invite`, then `AccountExists` (the account id is taken)
+    /// or `UsernameTaken`; on any error the invitation stays unused.
+    /// The account row is stored as given (the caller sets `invite_id`).
+    async fn join(&self, invite_id: &Id, account: &AccountRow, now: Time)
+    -> Result<(), StoreError>;
 
     async fn account(&self, account_id: &Id) -> Result<Option<AccountRow>, StoreError>;
     async fn account_by_username(&self, username: &str) -> Result<Option<AccountRow>, StoreError>;
-    /// Every account, oldest first.
+    /// Every account, oldest first (by `created_at`, ties in insertion order).
     async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError>;
 
     /// The membership chain, in order.
     async fn membership_links(&self) -> Result<Vec<Vec<u8>>, StoreError>;
     /// Append `link` at position `seq` if the chain has exactly `seq` links
-    /// (else `Conflict`), and apply `effect`, all or nothing.
+    /// (else `Conflict`), and apply `effect`, all or nothing. `OrgMissing`
+    /// before `create_org`; `NotFound` if the effect names no account.
+    /// The store does not judge the effect (whether a removed account may be
+    /// activated again is for the chain's verifier, not the database).
     async fn append_membership_link(
         &self,
         seq: u64,
@@ -178,18 +202,29 @@ pub trait Store: Send + Sync + 'static {
         effect: &MembershipEffect,
     ) -> Result<(), StoreError>;
 
+    /// `Duplicate` if the invitation id exists, `NotFound` if `created_by` is no account.
     async fn create_invite(&self, invite: &InviteRow) -> Result<(), StoreError>;
-    /// Every invitation, newest first.
+    /// Every invitation, newest first (by `created_at`, ties newest insertion
+    /// first), expired ones included.
     async fn invites(&self) -> Result<Vec<InviteRow>, StoreError>;
 
+    /// `Duplicate` if the token hash exists; `NotFound` if the account does not
+    /// exist or is removed (checked in the same transaction, so a session can
+    /// never outlive a racing `Remove`).
     async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError>;
     /// The session if it exists and has not expired at `now`.
-    async fn session(&self, token_hash: &[u8; 32], now: Time) -> Result<Option<SessionRow>, StoreError>;
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: Time,
+    ) -> Result<Option<SessionRow>, StoreError>;
+    /// Deleting a session that does not exist is not an error (logging out twice).
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError>;
-    /// End every session of an account; returns how many ended.
+    /// End every session of an account (expired ones too); returns how many ended.
     async fn delete_sessions_of(&self, account_id: &Id) -> Result<u64, StoreError>;
 
     /// Keep the server's half-finished OPAQUE login (sealed by the caller) until `expires_at`.
+    /// `Duplicate` if the login id exists (the first state stays), `NotFound` if the account does not.
     async fn put_login_state(
         &self,
         login_id: &Id,
@@ -198,12 +233,13 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Time,
     ) -> Result<(), StoreError>;
     /// Take a login state once: it is deleted by the call; expired states are not returned.
+    /// Of racing takes exactly one gets the state.
     async fn take_login_state(
         &self,
         login_id: &Id,
         now: Time,
     ) -> Result<Option<(Id, Vec<u8>)>, StoreError>;
 
-    /// Delete expired sessions and login states; returns how many rows went.
+    /// Delete expired sessions and login states (not invitations); returns how many rows went.
     async fn purge_expired(&self, now: Time) -> Result<u64, StoreError>;
 }

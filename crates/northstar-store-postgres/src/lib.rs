@@ -1,0 +1,755 @@
+//! The PostgreSQL backend of the Northstar store, for organizations that run
+//! several stateless servers on one database.
+//!
+//! Concurrency: transactions run at PostgreSQL's default READ COMMITTED level,
+//! and every read-check-write first locks the row it decides on, so racing
+//! servers take turns exactly where it matters:
+//!
+//! - joining locks the invitation (`SELECT … FOR UPDATE`), so of racing joins
+//!   with one invitation the second sees it used;
+//! - appending to the membership chain locks the organization's one row, so
+//!   racing appends at one position serialize and the second sees `Conflict`;
+//! - creating a session share-locks the account, so it cannot slip past a
+//!   racing removal (which updates that row, then deletes the sessions);
+//! - unique constraints settle the rest (one organization, unique usernames
+//!   and ids), the loser waiting for the winner's commit and then failing.
+//!
+//! A transaction that PostgreSQL aborts as a deadlock or serialization failure
+//! is retried from the start, a few times.
+//!
+//! Migrations run at `connect`; sqlx's migrator holds an advisory lock while
+//! it runs, so servers starting together apply each migration once.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use northstar_store::{
+    AccountRow, AccountStatus, Id, InviteRow, MembershipEffect, OrgRow, SessionRow, Store,
+    StoreError, Time,
+};
+use sqlx::error::ErrorKind;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+/// Connections per server process.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How often a transaction aborted by a deadlock or serialization failure is
+/// tried again before the error is returned.
+const MAX_RETRIES: u32 = 5;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The store on a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connect to the database at `url` (`postgres://user:password@host/db`;
+    /// unset parts come from the standard `PG*` environment variables) and
+    /// bring its schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await
+            .map_err(|e| sql("connecting to PostgreSQL", &e).into_store())?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// Close every connection, waiting for running calls to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self, what: &'static str) -> Result<Transaction<'static, Postgres>, Failed> {
+        self.pool.begin().await.map_err(|e| sql(what, &e))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/// Why a step failed: for good, or in a way that trying again may fix.
+enum Failed {
+    Store(StoreError),
+    Retry(String),
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Self {
+        Failed::Store(e)
+    }
+}
+
+impl Failed {
+    fn into_store(self) -> StoreError {
+        match self {
+            Failed::Store(e) => e,
+            Failed::Retry(message) => StoreError::Backend(message),
+        }
+    }
+}
+
+/// Run `$self.$method(args)` (a transaction returning `Result<_, Failed>`)
+/// again while PostgreSQL aborts it as a deadlock or serialization failure.
+macro_rules! retrying {
+    ($self:ident . $method:ident ( $($arg:expr),* $(,)? )) => {{
+        let mut retries = 0;
+        loop {
+            match $self.$method($($arg),*).await {
+                Err(Failed::Retry(_)) if retries < MAX_RETRIES => retries += 1,
+                other => break other.map_err(Failed::into_store),
+            }
+        }
+    }};
+}
+
+/// Describe a database error with PostgreSQL's primary message and code only:
+/// the DETAIL, which can quote key values, is left out, so blob contents never
+/// appear.
+fn sql(what: &str, e: &sqlx::Error) -> Failed {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let message = format!(
+                "{what}: {} (code {})",
+                db.message(),
+                code.as_deref().unwrap_or("none")
+            );
+            // 40001 serialization_failure, 40P01 deadlock_detected.
+            if matches!(code.as_deref(), Some("40001" | "40P01")) {
+                Failed::Retry(message)
+            } else {
+                Failed::Store(StoreError::Backend(message))
+            }
+        }
+        other => Failed::Store(StoreError::Backend(format!("{what}: {other}"))),
+    }
+}
+
+/// Map a failed insert: a unique clash becomes `on_unique`, a missing
+/// referenced row `NotFound`.
+fn insert_failed(what: &str, e: &sqlx::Error, on_unique: StoreError) -> Failed {
+    match e.as_database_error().map(|d| d.kind()) {
+        Some(ErrorKind::UniqueViolation) => Failed::Store(on_unique),
+        Some(ErrorKind::ForeignKeyViolation) => Failed::Store(StoreError::NotFound),
+        _ => sql(what, e),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt row: {what}"))
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+
+fn id_from(v: Vec<u8>, what: &str) -> Result<Id, StoreError> {
+    v.try_into().map_err(|_| corrupt(what))
+}
+
+fn get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(col)
+        .map_err(|e| StoreError::Backend(format!("reading column {col}: {e}")))
+}
+
+macro_rules! select_account {
+    ($tail:literal) => {
+        concat!(
+            "SELECT account_id, username, opaque_record, slot, keybox, org_root_box, \
+             signing_key, agreement_key, role, status, invite_id, join_proof, created_at \
+             FROM accounts ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_invite {
+    ($tail:literal) => {
+        concat!(
+            "SELECT invite_id, role, created_by, created_at, expires_at, used_by, used_at, \
+             sealed_secret FROM invites ",
+            $tail
+        )
+    };
+}
+
+fn account_from(row: &PgRow) -> Result<AccountRow, StoreError> {
+    let status: String = get(row, "status")?;
+    Ok(AccountRow {
+        account_id: id_from(get(row, "account_id")?, "account id")?,
+        username: get(row, "username")?,
+        opaque_record: get(row, "opaque_record")?,
+        slot: get(row, "slot")?,
+        keybox: get(row, "keybox")?,
+        org_root_box: get(row, "org_root_box")?,
+        signing_key: get(row, "signing_key")?,
+        agreement_key: get(row, "agreement_key")?,
+        role: get(row, "role")?,
+        status: AccountStatus::parse(&status).ok_or_else(|| corrupt("account status"))?,
+        invite_id: get::<Option<Vec<u8>>>(row, "invite_id")?
+            .map(|v| id_from(v, "account invite id"))
+            .transpose()?,
+        join_proof: get(row, "join_proof")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn invite_from(row: &PgRow) -> Result<InviteRow, StoreError> {
+    Ok(InviteRow {
+        invite_id: id_from(get(row, "invite_id")?, "invite id")?,
+        role: get(row, "role")?,
+        created_by: id_from(get(row, "created_by")?, "invite creator")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        used_by: get::<Option<Vec<u8>>>(row, "used_by")?
+            .map(|v| id_from(v, "invite user"))
+            .transpose()?,
+        used_at: get(row, "used_at")?,
+        sealed_secret: get(row, "sealed_secret")?,
+    })
+}
+
+fn session_from(row: &PgRow) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        token_hash: get::<Vec<u8>>(row, "token_hash")?
+            .try_into()
+            .map_err(|_| corrupt("token hash"))?,
+        account_id: id_from(get(row, "account_id")?, "session account")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+    })
+}
+
+/// Whether an invitation can be used at `now`.
+fn usable(invite: InviteRow, now: Time) -> Result<InviteRow, StoreError> {
+    if invite.used_by.is_some() || invite.used_at.is_some() {
+        Err(StoreError::InviteUsed)
+    } else if now >= invite.expires_at {
+        Err(StoreError::InviteExpired)
+    } else {
+        Ok(invite)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Steps inside a transaction
+
+async fn insert_account(conn: &mut PgConnection, a: &AccountRow) -> Result<(), Failed> {
+    const WHAT: &str = "inserting an account";
+    // A committed clash is found here; an uncommitted one makes the insert
+    // wait for its transaction and then fail on the constraint.
+    let id_taken = sqlx::query("SELECT 1 FROM accounts WHERE account_id = $1")
+        .bind(&a.account_id[..])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| sql(WHAT, &e))?;
+    if id_taken.is_some() {
+        return Err(StoreError::AccountExists.into());
+    }
+    let name_taken = sqlx::query("SELECT 1 FROM accounts WHERE username = $1")
+        .bind(&a.username)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| sql(WHAT, &e))?;
+    if name_taken.is_some() {
+        return Err(StoreError::UsernameTaken.into());
+    }
+    sqlx::query(
+        "INSERT INTO accounts (account_id, username, opaque_record, slot, keybox, org_root_box, \
+         signing_key, agreement_key, role, status, invite_id, join_proof, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&a.account_id[..])
+    .bind(&a.username)
+    .bind(&a.opaque_record)
+    .bind(&a.slot)
+    .bind(&a.keybox)
+    .bind(&a.org_root_box)
+    .bind(&a.signing_key)
+    .bind(&a.agreement_key)
+    .bind(&a.role)
+    .bind(a.status.as_str())
+    .bind(a.invite_id.as_ref().map(|i| &i[..]))
+    .bind(&a.join_proof)
+    .bind(a.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        let constraint = e.as_database_error().and_then(|d| d.constraint());
+        let clash = if constraint == Some("accounts_username_key") {
+            StoreError::UsernameTaken
+        } else {
+            StoreError::AccountExists
+        };
+        insert_failed(WHAT, &e, clash)
+    })?;
+    Ok(())
+}
+
+async fn insert_link(conn: &mut PgConnection, seq: u64, link: &[u8]) -> Result<(), Failed> {
+    let seq = i64::try_from(seq).map_err(|_| corrupt("chain position out of range"))?;
+    sqlx::query("INSERT INTO membership_links (seq, link) VALUES ($1, $2)")
+        .bind(seq)
+        .bind(link)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| sql("appending a membership link", &e))?;
+    Ok(())
+}
+
+async fn apply_effect(conn: &mut PgConnection, effect: &MembershipEffect) -> Result<(), Failed> {
+    const WHAT: &str = "applying a membership link";
+    let (query, account_id) = match effect {
+        MembershipEffect::None => return Ok(()),
+        MembershipEffect::Activate { account_id, role } => (
+            sqlx::query("UPDATE accounts SET status = 'active', role = $1 WHERE account_id = $2")
+                .bind(role)
+                .bind(&account_id[..]),
+            account_id,
+        ),
+        MembershipEffect::ChangeRole { account_id, role } => (
+            sqlx::query("UPDATE accounts SET role = $1 WHERE account_id = $2")
+                .bind(role)
+                .bind(&account_id[..]),
+            account_id,
+        ),
+        MembershipEffect::Remove { account_id } => (
+            sqlx::query("UPDATE accounts SET status = 'removed' WHERE account_id = $1")
+                .bind(&account_id[..]),
+            account_id,
+        ),
+    };
+    let changed = query
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| sql(WHAT, &e))?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound.into());
+    }
+    if let MembershipEffect::Remove { .. } = effect {
+        // A new statement sees every session committed before the UPDATE
+        // above got the account's row lock.
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(&account_id[..])
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+    }
+    Ok(())
+}
+
+async fn commit(tx: Transaction<'static, Postgres>, what: &str) -> Result<(), Failed> {
+    tx.commit().await.map_err(|e| sql(what, &e))
+}
+
+// ---------------------------------------------------------------------------
+// Transactions, each tried again by `retrying!`
+
+impl PostgresStore {
+    async fn try_create_org(
+        &self,
+        org: &OrgRow,
+        founder: &AccountRow,
+        links: &[Vec<u8>],
+    ) -> Result<(), Failed> {
+        const WHAT: &str = "creating the organization";
+        let mut tx = self.begin(WHAT).await?;
+        let exists = sqlx::query("SELECT 1 FROM org")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+        if exists.is_some() {
+            return Err(StoreError::OrgExists.into());
+        }
+        // A racing creator waits here for the first one's commit, then clashes.
+        sqlx::query(
+            "INSERT INTO org (singleton, org_id, name, root_public_key, created_at) \
+             VALUES (1, $1, $2, $3, $4)",
+        )
+        .bind(&org.org_id[..])
+        .bind(&org.name)
+        .bind(&org.root_public_key)
+        .bind(org.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_failed(WHAT, &e, StoreError::OrgExists))?;
+        insert_account(&mut tx, founder).await?;
+        for (seq, link) in (0u64..).zip(links) {
+            insert_link(&mut tx, seq, link).await?;
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn try_join(
+        &self,
+        invite_id: &Id,
+        account: &AccountRow,
+        now: Time,
+    ) -> Result<(), Failed> {
+        const WHAT: &str = "joining with an invitation";
+        let mut tx = self.begin(WHAT).await?;
+        let row = sqlx::query(select_invite!("WHERE invite_id = $1 FOR UPDATE"))
+            .bind(&invite_id[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?
+            .ok_or(StoreError::InviteNotFound)?;
+        usable(invite_from(&row)?, now)?;
+        insert_account(&mut tx, account).await?;
+        sqlx::query("UPDATE invites SET used_by = $1, used_at = $2 WHERE invite_id = $3")
+            .bind(&account.account_id[..])
+            .bind(now)
+            .bind(&invite_id[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+        commit(tx, WHAT).await
+    }
+
+    async fn try_append(
+        &self,
+        seq: u64,
+        link: &[u8],
+        effect: &MembershipEffect,
+    ) -> Result<(), Failed> {
+        const WHAT: &str = "appending a membership link";
+        let mut tx = self.begin(WHAT).await?;
+        // The organization's row is the chain's lock.
+        let org = sqlx::query("SELECT 1 FROM org FOR UPDATE")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+        if org.is_none() {
+            return Err(StoreError::OrgMissing.into());
+        }
+        let row = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) AS len FROM membership_links")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+        let actual = u64::try_from(get::<i64>(&row, "len")?)
+            .map_err(|_| corrupt("negative chain position"))?;
+        if seq != actual {
+            return Err(StoreError::Conflict {
+                expected: seq,
+                actual,
+            }
+            .into());
+        }
+        insert_link(&mut tx, seq, link).await?;
+        apply_effect(&mut tx, effect).await?;
+        commit(tx, WHAT).await
+    }
+
+    async fn try_create_session(&self, session: &SessionRow) -> Result<(), Failed> {
+        const WHAT: &str = "creating a session";
+        let mut tx = self.begin(WHAT).await?;
+        // FOR SHARE waits for a racing removal and then reads its result.
+        let status: Option<String> =
+            sqlx::query("SELECT status FROM accounts WHERE account_id = $1 FOR SHARE")
+                .bind(&session.account_id[..])
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| sql(WHAT, &e))?
+                .map(|row| get(&row, "status"))
+                .transpose()?;
+        match status.as_deref().and_then(AccountStatus::parse) {
+            None | Some(AccountStatus::Removed) => return Err(StoreError::NotFound.into()),
+            Some(AccountStatus::Pending | AccountStatus::Active) => {}
+        }
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session.token_hash[..])
+        .bind(&session.account_id[..])
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_failed(WHAT, &e, StoreError::Duplicate))?;
+        commit(tx, WHAT).await
+    }
+
+    async fn try_purge(&self, now: Time) -> Result<u64, Failed> {
+        const WHAT: &str = "purging expired sessions";
+        let mut tx = self.begin(WHAT).await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?
+            .rows_affected();
+        let logins = sqlx::query("DELETE FROM login_states WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?
+            .rows_affected();
+        commit(tx, WHAT).await?;
+        Ok(sessions + logins)
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        const WHAT: &str = "storing a secret";
+        // A racing insert waits for the first one's commit and does nothing;
+        // the SELECT, a new statement, then sees the committed value.
+        sqlx::query(
+            "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?;
+        let row = sqlx::query("SELECT value FROM secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        get(&row, "value")
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query("SELECT value FROM secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading a secret", &e).into_store())?
+            .map(|row| get(&row, "value"))
+            .transpose()
+    }
+
+    async fn create_org(
+        &self,
+        org: &OrgRow,
+        founder: &AccountRow,
+        links: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        retrying!(self.try_create_org(org, founder, links))
+    }
+
+    async fn get_org(&self) -> Result<Option<OrgRow>, StoreError> {
+        let Some(row) = sqlx::query("SELECT org_id, name, root_public_key, created_at FROM org")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading the organization", &e).into_store())?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(OrgRow {
+            org_id: id_from(get(&row, "org_id")?, "organization id")?,
+            name: get(&row, "name")?,
+            root_public_key: get(&row, "root_public_key")?,
+            created_at: get(&row, "created_at")?,
+        }))
+    }
+
+    async fn check_invite(&self, invite_id: &Id, now: Time) -> Result<InviteRow, StoreError> {
+        let row = sqlx::query(select_invite!("WHERE invite_id = $1"))
+            .bind(&invite_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading an invitation", &e).into_store())?
+            .ok_or(StoreError::InviteNotFound)?;
+        usable(invite_from(&row)?, now)
+    }
+
+    async fn join(
+        &self,
+        invite_id: &Id,
+        account: &AccountRow,
+        now: Time,
+    ) -> Result<(), StoreError> {
+        retrying!(self.try_join(invite_id, account, now))
+    }
+
+    async fn account(&self, account_id: &Id) -> Result<Option<AccountRow>, StoreError> {
+        sqlx::query(select_account!("WHERE account_id = $1"))
+            .bind(&account_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading an account", &e).into_store())?
+            .map(|row| account_from(&row))
+            .transpose()
+    }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        sqlx::query(select_account!("WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading an account", &e).into_store())?
+            .map(|row| account_from(&row))
+            .transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        sqlx::query(select_account!("ORDER BY created_at ASC, position ASC"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql("listing accounts", &e).into_store())?
+            .iter()
+            .map(account_from)
+            .collect()
+    }
+
+    async fn membership_links(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        sqlx::query("SELECT link FROM membership_links ORDER BY seq ASC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql("reading the membership chain", &e).into_store())?
+            .iter()
+            .map(|row| get(row, "link"))
+            .collect()
+    }
+
+    async fn append_membership_link(
+        &self,
+        seq: u64,
+        link: &[u8],
+        effect: &MembershipEffect,
+    ) -> Result<(), StoreError> {
+        retrying!(self.try_append(seq, link, effect))
+    }
+
+    async fn create_invite(&self, invite: &InviteRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invites (invite_id, role, created_by, created_at, expires_at, used_by, \
+             used_at, sealed_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&invite.invite_id[..])
+        .bind(&invite.role)
+        .bind(&invite.created_by[..])
+        .bind(invite.created_at)
+        .bind(invite.expires_at)
+        .bind(invite.used_by.as_ref().map(|i| &i[..]))
+        .bind(invite.used_at)
+        .bind(&invite.sealed_secret)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            insert_failed("creating an invitation", &e, StoreError::Duplicate).into_store()
+        })?;
+        Ok(())
+    }
+
+    async fn invites(&self) -> Result<Vec<InviteRow>, StoreError> {
+        sqlx::query(select_invite!("ORDER BY created_at DESC, position DESC"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql("listing invitations", &e).into_store())?
+            .iter()
+            .map(invite_from)
+            .collect()
+    }
+
+    async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError> {
+        retrying!(self.try_create_session(session))
+    }
+
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: Time,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        sqlx::query(
+            "SELECT token_hash, account_id, created_at, expires_at FROM sessions \
+             WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(&token_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| sql("reading a session", &e).into_store())?
+        .map(|row| session_from(&row))
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&token_hash[..])
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sql("deleting a session", &e).into_store())?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, account_id: &Id) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(&account_id[..])
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sql("deleting sessions", &e).into_store())?
+            .rows_affected())
+    }
+
+    async fn put_login_state(
+        &self,
+        login_id: &Id,
+        account_id: &Id,
+        sealed_state: &[u8],
+        expires_at: Time,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO login_states (login_id, account_id, sealed_state, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&login_id[..])
+        .bind(&account_id[..])
+        .bind(sealed_state)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            insert_failed("keeping a login state", &e, StoreError::Duplicate).into_store()
+        })?;
+        Ok(())
+    }
+
+    async fn take_login_state(
+        &self,
+        login_id: &Id,
+        now: Time,
+    ) -> Result<Option<(Id, Vec<u8>)>, StoreError> {
+        // One statement: a racing DELETE waits on the row and then finds it gone.
+        let Some(row) = sqlx::query(
+            "DELETE FROM login_states WHERE login_id = $1 \
+             RETURNING account_id, sealed_state, expires_at",
+        )
+        .bind(&login_id[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| sql("taking a login state", &e).into_store())?
+        else {
+            return Ok(None);
+        };
+        let expires_at: Time = get(&row, "expires_at")?;
+        if now >= expires_at {
+            return Ok(None);
+        }
+        Ok(Some((
+            id_from(get(&row, "account_id")?, "login account")?,
+            get(&row, "sealed_state")?,
+        )))
+    }
+
+    async fn purge_expired(&self, now: Time) -> Result<u64, StoreError> {
+        retrying!(self.try_purge(now))
+    }
+}

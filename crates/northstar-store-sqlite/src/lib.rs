@@ -1,0 +1,727 @@
+//! The embedded SQLite backend of the Northstar store: one file under the
+//! server's data folder.
+//!
+//! Durability: the database runs in WAL mode with `synchronous = FULL`, so a
+//! write is on disk (the WAL is synced) before the call that made it returns,
+//! and survives a crash or SIGKILL of the server right after.
+//!
+//! Concurrency: every read-check-write runs in a `BEGIN IMMEDIATE`
+//! transaction, which takes SQLite's one write lock before it reads, so racing
+//! writers — in this process or another on the same file — run one after the
+//! other; a writer that finds the lock taken waits up to [`BUSY_TIMEOUT`]
+//! instead of failing. Reads never wait (WAL).
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use northstar_store::{
+    AccountRow, AccountStatus, Id, InviteRow, MembershipEffect, OrgRow, SessionRow, Store,
+    StoreError, Time,
+};
+use sqlx::error::ErrorKind;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+/// How long a writer waits for another writer's transaction before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections in the pool (each has its own worker thread; readers run in
+/// parallel, writers take turns).
+const MAX_CONNECTIONS: u32 = 8;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The store on one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (or create, with its parent folder) the database at `path` and
+    /// bring its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Backend(format!(
+                    "creating the database folder {}: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| sql_error("opening the database", &e))?;
+        migrate(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Close every connection, waiting for running calls to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self, what: &'static str) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| sql_error(what, &e))
+    }
+}
+
+/// Run the migrations. SQLite has no migration lock, so two processes opening
+/// a new file at once can race; each migration is one transaction, so the
+/// loser fails cleanly and, on the next try, finds the migration applied.
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut tries = 0;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(_) if tries < 10 => tries += 1,
+            Err(e) => return Err(StoreError::Backend(format!("migrating the database: {e}"))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/// Describe a database error without any bound value (blob contents never
+/// appear in SQLite's or sqlx's messages; we add only the operation).
+fn sql_error(what: &str, e: &sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) => StoreError::Backend(format!(
+            "{what}: {} (code {})",
+            db.message(),
+            db.code().as_deref().unwrap_or("none")
+        )),
+        other => StoreError::Backend(format!("{what}: {other}")),
+    }
+}
+
+fn kind(e: &sqlx::Error) -> Option<ErrorKind> {
+    e.as_database_error().map(|d| d.kind())
+}
+
+/// Map a failed insert: a unique clash becomes `on_unique`, a missing
+/// referenced row `NotFound`, anything else a backend error.
+fn insert_error(what: &str, e: &sqlx::Error, on_unique: StoreError) -> StoreError {
+    match kind(e) {
+        Some(ErrorKind::UniqueViolation) => on_unique,
+        Some(ErrorKind::ForeignKeyViolation) => StoreError::NotFound,
+        _ => sql_error(what, e),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt row: {what}"))
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+
+fn id_from(v: Vec<u8>, what: &str) -> Result<Id, StoreError> {
+    v.try_into().map_err(|_| corrupt(what))
+}
+
+fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(col)
+        .map_err(|e| StoreError::Backend(format!("reading column {col}: {e}")))
+}
+
+fn to_seq(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| corrupt("negative chain position"))
+}
+
+macro_rules! select_account {
+    ($tail:literal) => {
+        concat!(
+            "SELECT account_id, username, opaque_record, slot, keybox, org_root_box, \
+             signing_key, agreement_key, role, status, invite_id, join_proof, created_at \
+             FROM accounts ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_invite {
+    ($tail:literal) => {
+        concat!(
+            "SELECT invite_id, role, created_by, created_at, expires_at, used_by, used_at, \
+             sealed_secret FROM invites ",
+            $tail
+        )
+    };
+}
+
+fn account_from(row: &SqliteRow) -> Result<AccountRow, StoreError> {
+    let status: String = get(row, "status")?;
+    Ok(AccountRow {
+        account_id: id_from(get(row, "account_id")?, "account id")?,
+        username: get(row, "username")?,
+        opaque_record: get(row, "opaque_record")?,
+        slot: get(row, "slot")?,
+        keybox: get(row, "keybox")?,
+        org_root_box: get(row, "org_root_box")?,
+        signing_key: get(row, "signing_key")?,
+        agreement_key: get(row, "agreement_key")?,
+        role: get(row, "role")?,
+        status: AccountStatus::parse(&status).ok_or_else(|| corrupt("account status"))?,
+        invite_id: get::<Option<Vec<u8>>>(row, "invite_id")?
+            .map(|v| id_from(v, "account invite id"))
+            .transpose()?,
+        join_proof: get(row, "join_proof")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn invite_from(row: &SqliteRow) -> Result<InviteRow, StoreError> {
+    Ok(InviteRow {
+        invite_id: id_from(get(row, "invite_id")?, "invite id")?,
+        role: get(row, "role")?,
+        created_by: id_from(get(row, "created_by")?, "invite creator")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        used_by: get::<Option<Vec<u8>>>(row, "used_by")?
+            .map(|v| id_from(v, "invite user"))
+            .transpose()?,
+        used_at: get(row, "used_at")?,
+        sealed_secret: get(row, "sealed_secret")?,
+    })
+}
+
+fn session_from(row: &SqliteRow) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        token_hash: get::<Vec<u8>>(row, "token_hash")?
+            .try_into()
+            .map_err(|_| corrupt("token hash"))?,
+        account_id: id_from(get(row, "account_id")?, "session account")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+    })
+}
+
+/// Whether an invitation can be used at `now`.
+fn usable(invite: InviteRow, now: Time) -> Result<InviteRow, StoreError> {
+    if invite.used_by.is_some() || invite.used_at.is_some() {
+        Err(StoreError::InviteUsed)
+    } else if now >= invite.expires_at {
+        Err(StoreError::InviteExpired)
+    } else {
+        Ok(invite)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Steps inside a transaction
+
+async fn insert_account(conn: &mut SqliteConnection, a: &AccountRow) -> Result<(), StoreError> {
+    const WHAT: &str = "inserting an account";
+    let id_taken = sqlx::query("SELECT 1 FROM accounts WHERE account_id = ?")
+        .bind(&a.account_id[..])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?;
+    if id_taken.is_some() {
+        return Err(StoreError::AccountExists);
+    }
+    let name_taken = sqlx::query("SELECT 1 FROM accounts WHERE username = ?")
+        .bind(&a.username)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?;
+    if name_taken.is_some() {
+        return Err(StoreError::UsernameTaken);
+    }
+    sqlx::query(
+        "INSERT INTO accounts (account_id, username, opaque_record, slot, keybox, org_root_box, \
+         signing_key, agreement_key, role, status, invite_id, join_proof, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&a.account_id[..])
+    .bind(&a.username)
+    .bind(&a.opaque_record)
+    .bind(&a.slot)
+    .bind(&a.keybox)
+    .bind(&a.org_root_box)
+    .bind(&a.signing_key)
+    .bind(&a.agreement_key)
+    .bind(&a.role)
+    .bind(a.status.as_str())
+    .bind(a.invite_id.as_ref().map(|i| &i[..]))
+    .bind(&a.join_proof)
+    .bind(a.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        // Both were checked under the write lock; this is a last resort.
+        let clash = if e.to_string().contains("accounts.username") {
+            StoreError::UsernameTaken
+        } else {
+            StoreError::AccountExists
+        };
+        insert_error(WHAT, &e, clash)
+    })?;
+    Ok(())
+}
+
+async fn insert_link(conn: &mut SqliteConnection, seq: u64, link: &[u8]) -> Result<(), StoreError> {
+    let seq = i64::try_from(seq).map_err(|_| corrupt("chain position out of range"))?;
+    sqlx::query("INSERT INTO membership_links (seq, link) VALUES (?, ?)")
+        .bind(seq)
+        .bind(link)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| sql_error("appending a membership link", &e))?;
+    Ok(())
+}
+
+async fn apply_effect(
+    conn: &mut SqliteConnection,
+    effect: &MembershipEffect,
+) -> Result<(), StoreError> {
+    const WHAT: &str = "applying a membership link";
+    let (query, account_id) = match effect {
+        MembershipEffect::None => return Ok(()),
+        MembershipEffect::Activate { account_id, role } => (
+            sqlx::query("UPDATE accounts SET status = 'active', role = ? WHERE account_id = ?")
+                .bind(role)
+                .bind(&account_id[..]),
+            account_id,
+        ),
+        MembershipEffect::ChangeRole { account_id, role } => (
+            sqlx::query("UPDATE accounts SET role = ? WHERE account_id = ?")
+                .bind(role)
+                .bind(&account_id[..]),
+            account_id,
+        ),
+        MembershipEffect::Remove { account_id } => (
+            sqlx::query("UPDATE accounts SET status = 'removed' WHERE account_id = ?")
+                .bind(&account_id[..]),
+            account_id,
+        ),
+    };
+    let changed = query
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if let MembershipEffect::Remove { .. } = effect {
+        sqlx::query("DELETE FROM sessions WHERE account_id = ?")
+            .bind(&account_id[..])
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+    }
+    Ok(())
+}
+
+async fn commit(tx: Transaction<'static, Sqlite>, what: &str) -> Result<(), StoreError> {
+    tx.commit().await.map_err(|e| sql_error(what, &e))
+}
+
+// ---------------------------------------------------------------------------
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        const WHAT: &str = "storing a secret";
+        let mut tx = self.begin(WHAT).await?;
+        sqlx::query(
+            "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?;
+        let row = sqlx::query("SELECT value FROM secrets WHERE name = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        let stored = get(&row, "value")?;
+        commit(tx, WHAT).await?;
+        Ok(stored)
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query("SELECT value FROM secrets WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading a secret", &e))?
+            .map(|row| get(&row, "value"))
+            .transpose()
+    }
+
+    async fn create_org(
+        &self,
+        org: &OrgRow,
+        founder: &AccountRow,
+        links: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "creating the organization";
+        let mut tx = self.begin(WHAT).await?;
+        let exists = sqlx::query("SELECT 1 FROM org")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        if exists.is_some() {
+            return Err(StoreError::OrgExists);
+        }
+        sqlx::query(
+            "INSERT INTO org (singleton, org_id, name, root_public_key, created_at) \
+             VALUES (1, ?, ?, ?, ?)",
+        )
+        .bind(&org.org_id[..])
+        .bind(&org.name)
+        .bind(&org.root_public_key)
+        .bind(org.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_error(WHAT, &e, StoreError::OrgExists))?;
+        insert_account(&mut tx, founder).await?;
+        for (seq, link) in (0u64..).zip(links) {
+            insert_link(&mut tx, seq, link).await?;
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn get_org(&self) -> Result<Option<OrgRow>, StoreError> {
+        let Some(row) = sqlx::query("SELECT org_id, name, root_public_key, created_at FROM org")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading the organization", &e))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(OrgRow {
+            org_id: id_from(get(&row, "org_id")?, "organization id")?,
+            name: get(&row, "name")?,
+            root_public_key: get(&row, "root_public_key")?,
+            created_at: get(&row, "created_at")?,
+        }))
+    }
+
+    async fn check_invite(&self, invite_id: &Id, now: Time) -> Result<InviteRow, StoreError> {
+        let row = sqlx::query(select_invite!("WHERE invite_id = ?"))
+            .bind(&invite_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading an invitation", &e))?
+            .ok_or(StoreError::InviteNotFound)?;
+        usable(invite_from(&row)?, now)
+    }
+
+    async fn join(
+        &self,
+        invite_id: &Id,
+        account: &AccountRow,
+        now: Time,
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "joining with an invitation";
+        let mut tx = self.begin(WHAT).await?;
+        let row = sqlx::query(select_invite!("WHERE invite_id = ?"))
+            .bind(&invite_id[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .ok_or(StoreError::InviteNotFound)?;
+        usable(invite_from(&row)?, now)?;
+        insert_account(&mut tx, account).await?;
+        sqlx::query("UPDATE invites SET used_by = ?, used_at = ? WHERE invite_id = ?")
+            .bind(&account.account_id[..])
+            .bind(now)
+            .bind(&invite_id[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        commit(tx, WHAT).await
+    }
+
+    async fn account(&self, account_id: &Id) -> Result<Option<AccountRow>, StoreError> {
+        sqlx::query(select_account!("WHERE account_id = ?"))
+            .bind(&account_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading an account", &e))?
+            .map(|row| account_from(&row))
+            .transpose()
+    }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        sqlx::query(select_account!("WHERE username = ?"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading an account", &e))?
+            .map(|row| account_from(&row))
+            .transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        sqlx::query(select_account!("ORDER BY created_at ASC, position ASC"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql_error("listing accounts", &e))?
+            .iter()
+            .map(account_from)
+            .collect()
+    }
+
+    async fn membership_links(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        sqlx::query("SELECT link FROM membership_links ORDER BY seq ASC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading the membership chain", &e))?
+            .iter()
+            .map(|row| get(row, "link"))
+            .collect()
+    }
+
+    async fn append_membership_link(
+        &self,
+        seq: u64,
+        link: &[u8],
+        effect: &MembershipEffect,
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "appending a membership link";
+        let mut tx = self.begin(WHAT).await?;
+        let org = sqlx::query("SELECT 1 FROM org")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        if org.is_none() {
+            return Err(StoreError::OrgMissing);
+        }
+        let row = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) AS len FROM membership_links")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        let actual = to_seq(get(&row, "len")?)?;
+        if seq != actual {
+            return Err(StoreError::Conflict {
+                expected: seq,
+                actual,
+            });
+        }
+        insert_link(&mut tx, seq, link).await?;
+        apply_effect(&mut tx, effect).await?;
+        commit(tx, WHAT).await
+    }
+
+    async fn create_invite(&self, invite: &InviteRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invites (invite_id, role, created_by, created_at, expires_at, used_by, \
+             used_at, sealed_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&invite.invite_id[..])
+        .bind(&invite.role)
+        .bind(&invite.created_by[..])
+        .bind(invite.created_at)
+        .bind(invite.expires_at)
+        .bind(invite.used_by.as_ref().map(|i| &i[..]))
+        .bind(invite.used_at)
+        .bind(&invite.sealed_secret)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| insert_error("creating an invitation", &e, StoreError::Duplicate))?;
+        Ok(())
+    }
+
+    async fn invites(&self) -> Result<Vec<InviteRow>, StoreError> {
+        sqlx::query(select_invite!("ORDER BY created_at DESC, position DESC"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| sql_error("listing invitations", &e))?
+            .iter()
+            .map(invite_from)
+            .collect()
+    }
+
+    async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError> {
+        const WHAT: &str = "creating a session";
+        let mut tx = self.begin(WHAT).await?;
+        let status: Option<String> =
+            sqlx::query("SELECT status FROM accounts WHERE account_id = ?")
+                .bind(&session.account_id[..])
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| sql_error(WHAT, &e))?
+                .map(|row| get(&row, "status"))
+                .transpose()?;
+        match status.as_deref().and_then(AccountStatus::parse) {
+            None | Some(AccountStatus::Removed) => return Err(StoreError::NotFound),
+            Some(AccountStatus::Pending | AccountStatus::Active) => {}
+        }
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&session.token_hash[..])
+        .bind(&session.account_id[..])
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_error(WHAT, &e, StoreError::Duplicate))?;
+        commit(tx, WHAT).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: Time,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        sqlx::query(
+            "SELECT token_hash, account_id, created_at, expires_at FROM sessions \
+             WHERE token_hash = ? AND expires_at > ?",
+        )
+        .bind(&token_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| sql_error("reading a session", &e))?
+        .map(|row| session_from(&row))
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(&token_hash[..])
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sql_error("deleting a session", &e))?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, account_id: &Id) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE account_id = ?")
+            .bind(&account_id[..])
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sql_error("deleting sessions", &e))?
+            .rows_affected())
+    }
+
+    async fn put_login_state(
+        &self,
+        login_id: &Id,
+        account_id: &Id,
+        sealed_state: &[u8],
+        expires_at: Time,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO login_states (login_id, account_id, sealed_state, expires_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&login_id[..])
+        .bind(&account_id[..])
+        .bind(sealed_state)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| insert_error("keeping a login state", &e, StoreError::Duplicate))?;
+        Ok(())
+    }
+
+    async fn take_login_state(
+        &self,
+        login_id: &Id,
+        now: Time,
+    ) -> Result<Option<(Id, Vec<u8>)>, StoreError> {
+        // One statement: of racing takes only one gets the deleted row.
+        let Some(row) = sqlx::query(
+            "DELETE FROM login_states WHERE login_id = ? \
+             RETURNING account_id, sealed_state, expires_at",
+        )
+        .bind(&login_id[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| sql_error("taking a login state", &e))?
+        else {
+            return Ok(None);
+        };
+        let expires_at: Time = get(&row, "expires_at")?;
+        if now >= expires_at {
+            return Ok(None);
+        }
+        Ok(Some((
+            id_from(get(&row, "account_id")?, "login account")?,
+            get(&row, "sealed_state")?,
+        )))
+    }
+
+    async fn purge_expired(&self, now: Time) -> Result<u64, StoreError> {
+        const WHAT: &str = "purging expired sessions";
+        let mut tx = self.begin(WHAT).await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .rows_affected();
+        let logins = sqlx::query("DELETE FROM login_states WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .rows_affected();
+        commit(tx, WHAT).await?;
+        Ok(sessions + logins)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings the durability and concurrency promises rest on are in
+    /// force on every connection of the pool.
+    #[tokio::test]
+    async fn connections_are_durable_and_wait_for_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("n.db")).await.unwrap();
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let pragma = async |conn: &mut SqliteConnection, name: &'static str| -> String {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                match row.try_get::<String, _>(0) {
+                    Ok(s) => s,
+                    Err(_) => row.try_get::<i64, _>(0).unwrap().to_string(),
+                }
+            };
+            assert_eq!(pragma(&mut conn, "journal_mode").await, "wal");
+            // 2 = FULL: the WAL is synced at every commit.
+            assert_eq!(pragma(&mut conn, "synchronous").await, "2");
+            assert_eq!(pragma(&mut conn, "foreign_keys").await, "1");
+            assert_eq!(pragma(&mut conn, "busy_timeout").await, "30000");
+            conns.push(conn);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Northstar: end-to-end encrypted case management for organizations that move people out of danger.
+#[derive(Debug, Parser)]
+#[command(name = "northstar", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The server to talk to, e.g. http://127.0.0.1:8080.
+    #[arg(long, global = true, env = "NORTHSTAR_SERVER")]
+    pub server: Option<String>,
+    /// The folder for this member's local state (several members can share a machine).
+    #[arg(long, global = true, env = "NORTHSTAR_PROFILE")]
+    pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (SQLite under --data-dir unless --database-url is given).
+    Serve(ServeArgs),
+    /// Organization commands.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Sign in and unlock your keys.
+    Login {
+        #[arg(long)]
+        user: String,
+    },
+    /// End this profile's session.
+    Logout,
+    /// Show who this profile is signed in as.
+    Whoami,
+    /// Invite a new member (admins); prints the code to pass on, in person or over a safe channel.
+    Invite {
+        /// admin, approver, caseworker, intake, coordinator, partner or auditor.
+        #[arg(long)]
+        role: String,
+        /// How long the code works, in hours.
+        #[arg(long, default_value_t = 72)]
+        valid_for_hours: i64,
+        /// How long the code works, in seconds (overrides --valid-for-hours).
+        #[arg(long, hide = true)]
+        valid_for_seconds: Option<i64>,
+    },
+    /// Join an organization with an invitation code.
+    Join {
+        #[arg(long)]
+        invite: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Members of the organization.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the SQLite database and the server's seal key live.
+    #[arg(long, default_value = "./northstar-data", env = "NORTHSTAR_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "NORTHSTAR_LISTEN")]
+    pub listen: SocketAddr,
+    /// postgres://… to use PostgreSQL (several servers may share it).
+    #[arg(long, env = "NORTHSTAR_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The key sealing the server's own secrets; every server on one database needs the same.
+    #[arg(long, env = "NORTHSTAR_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create the organization on a new server; you become its first admin.
+    Init {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// List the members, verified from the pinned organization root.
+    List,
+    /// Compare a member's fingerprint words (read out in person or on video).
+    Verify {
+        name: String,
+        #[arg(required = true, num_args = 1..)]
+        words: Vec<String>,
+    },
+    /// Remove a member (admins): their sessions end at once.
+    Remove { name: String },
+}

@@ -1,0 +1,383 @@
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use northstar_client::{ClientError, Profile, Unlocked};
+use northstar_core::Role;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::cli::{Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs};
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let out = Output { json: cli.json };
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Org(OrgCommand::Init { org, user }) => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let server = ctx.server()?;
+            let passphrase = new_passphrase()?;
+            let (unlocked, words) =
+                northstar_client::org_init(&server, &mut ctx.profile, &org, &user, &passphrase)
+                    .await?;
+            out.print(
+                json!({"org": org, "org_id": unlocked.org.to_hex(), "user": user, "account_id": unlocked.account.to_hex(), "fingerprint": words}),
+                format!(
+                    "Created the organization '{org}'; you are its first admin, signed in as '{user}'.\n\
+                     Its fingerprint — compare these words in person or on video with everyone who joins:\n{}",
+                    words.join(" ")
+                ),
+            );
+            Ok(())
+        }
+        Command::Login { user } => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let server = ctx.server()?;
+            let passphrase = passphrase()?;
+            let unlocked =
+                northstar_client::login(&server, &mut ctx.profile, &user, &passphrase).await?;
+            out.print(
+                json!({"user": unlocked.username, "account_id": unlocked.account.to_hex()}),
+                format!("Signed in as '{}'.", unlocked.username),
+            );
+            Ok(())
+        }
+        Command::Logout => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let server = ctx.server()?;
+            let ended = northstar_client::logout(&server, &mut ctx.profile).await?;
+            out.print(
+                json!({"signed_out": ended}),
+                if ended {
+                    "Signed out."
+                } else {
+                    "Not signed in."
+                }
+                .to_owned(),
+            );
+            Ok(())
+        }
+        Command::Whoami => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let server = ctx.server()?;
+            let me = match northstar_client::whoami(&server, &ctx.profile).await {
+                Err(ClientError::NotSignedIn)
+                    if std::env::var_os("NORTHSTAR_PASSPHRASE").is_some() =>
+                {
+                    ctx.unlock().await?;
+                    northstar_client::whoami(&server, &ctx.profile).await?
+                }
+                other => other?,
+            };
+            let status = serde_json::to_value(me.status)?;
+            out.print(
+                json!({"user": me.username, "account_id": me.account_id, "role": me.role, "status": status, "org": me.org.name, "org_id": me.org.org_id}),
+                format!(
+                    "{} ({}) in '{}' — {}",
+                    me.username,
+                    me.role.as_deref().unwrap_or("no role yet"),
+                    me.org.name,
+                    match me.status {
+                        northstar_protocol::AccountStatus::Pending => "waiting for an admin to admit you",
+                        northstar_protocol::AccountStatus::Active => "active member",
+                        northstar_protocol::AccountStatus::Removed => "removed",
+                    }
+                ),
+            );
+            Ok(())
+        }
+        Command::Invite {
+            role,
+            valid_for_hours,
+            valid_for_seconds,
+        } => {
+            let role: Role = role.parse()?;
+            let seconds = valid_for_seconds.unwrap_or(valid_for_hours.saturating_mul(3600));
+            let mut ctx = Context_::new(&cli.client)?;
+            let unlocked = ctx.unlock().await?;
+            let approvals = northstar_client::approve_pending(&unlocked, &mut ctx.profile).await?;
+            report_approvals(&out, &approvals);
+            let code = northstar_client::create_invite(&unlocked, role, seconds).await?;
+            out.print(
+                json!({"role": role.name(), "valid_for_seconds": seconds, "code": code}),
+                format!(
+                    "Invitation for a new {role}, valid for {}. Pass the code on in person or over a safe channel:\n{code}",
+                    human_duration(seconds)
+                ),
+            );
+            Ok(())
+        }
+        Command::Join { invite, user } => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let server = ctx.server()?;
+            let passphrase = new_passphrase()?;
+            let joined =
+                northstar_client::join(&server, &mut ctx.profile, &invite, &user, &passphrase)
+                    .await?;
+            out.print(
+                json!({"org": joined.org_name, "user": user, "account_id": joined.account.to_hex(), "org_fingerprint": joined.org_fingerprint, "status": "pending"}),
+                format!(
+                    "Joined '{}' as '{user}'; an admin will admit you shortly.\n\
+                     Compare the organization's fingerprint with your admin in person or on video:\n{}",
+                    joined.org_name,
+                    joined.org_fingerprint.join(" ")
+                ),
+            );
+            Ok(())
+        }
+        Command::Member(MemberCommand::List) => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let api = match ctx.unlock_if_admin().await? {
+                Some(unlocked) => {
+                    let approvals =
+                        northstar_client::approve_pending(&unlocked, &mut ctx.profile).await?;
+                    report_approvals(&out, &approvals);
+                    unlocked.api
+                }
+                None => ctx.session().await?,
+            };
+            let chain = northstar_client::verified_chain(&api, &mut ctx.profile).await?;
+            let members = northstar_client::list_members(&chain, &ctx.profile);
+            let rows: Vec<_> = members
+                .iter()
+                .map(|m| json!({"name": m.name, "role": m.role.name(), "account_id": m.account_id, "fingerprint": m.fingerprint, "verified": m.verified}))
+                .collect();
+            let text = members
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{:<20} {:<12} {:<9} {}",
+                        m.name,
+                        m.role.name(),
+                        if m.verified { "verified" } else { "unverified" },
+                        m.fingerprint.join(" ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(json!({"org": chain.org_name, "members": rows}), text);
+            Ok(())
+        }
+        Command::Member(MemberCommand::Verify { name, words }) => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let api = ctx.session().await?;
+            let chain = northstar_client::verified_chain(&api, &mut ctx.profile).await?;
+            let member =
+                northstar_client::verify_member(&chain, &mut ctx.profile, &name, &words.join(" "))?;
+            out.print(
+                json!({"name": member.name, "verified": true}),
+                format!(
+                    "The words match: {}'s keys are verified on this profile.",
+                    member.name
+                ),
+            );
+            Ok(())
+        }
+        Command::Member(MemberCommand::Remove { name }) => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let unlocked = ctx.unlock().await?;
+            northstar_client::remove_member(&unlocked, &mut ctx.profile, &name).await?;
+            out.print(
+                json!({"removed": name}),
+                format!(
+                    "Removed '{name}' from the organization; their sessions have ended. \
+                     (They keep what they already downloaded.)"
+                ),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn report_approvals(out: &Output, approvals: &northstar_client::Approvals) {
+    if out.json {
+        return;
+    }
+    for name in &approvals.admitted {
+        eprintln!("Admitted '{name}', who joined with your invitation.");
+    }
+    for name in &approvals.refused {
+        eprintln!(
+            "Refused to admit '{name}': their join does not prove knowledge of the invitation code. \
+             Someone may be impersonating them, or the server is lying."
+        );
+    }
+}
+
+fn human_duration(seconds: i64) -> String {
+    match seconds {
+        s if s % 86400 == 0 => format!("{} day(s)", s / 86400),
+        s if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        s => format!("{s} second(s)"),
+    }
+}
+
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn print(&self, json: serde_json::Value, text: String) {
+        if self.json {
+            println!("{json}");
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// The profile and server a client command works with.
+struct Context_ {
+    profile: Profile,
+    server_flag: Option<String>,
+}
+
+impl Context_ {
+    fn new(args: &ClientArgs) -> Result<Self> {
+        let dir = match &args.profile {
+            Some(p) => p.clone(),
+            None => default_profile_dir()?,
+        };
+        Ok(Context_ {
+            profile: Profile::load(&dir)?,
+            server_flag: args.server.clone(),
+        })
+    }
+
+    fn server(&self) -> Result<String> {
+        Ok(self.profile.server(self.server_flag.as_deref())?)
+    }
+
+    fn username(&self) -> Result<String> {
+        self.profile
+            .data
+            .username
+            .clone()
+            .ok_or_else(|| ClientError::NotSignedIn.into())
+    }
+
+    /// Sign in and unlock the keys (every command that signs or decrypts).
+    async fn unlock(&mut self) -> Result<Unlocked> {
+        let server = self.server()?;
+        let user = self.username()?;
+        let passphrase = passphrase()?;
+        Ok(northstar_client::login(&server, &mut self.profile, &user, &passphrase).await?)
+    }
+
+    /// Unlock when this member is an admin and a passphrase is at hand (to admit joiners).
+    async fn unlock_if_admin(&mut self) -> Result<Option<Unlocked>> {
+        let api = self.session().await?;
+        let me = api.me().await?;
+        if me.role.as_deref() != Some("admin") || !passphrase_available() {
+            return Ok(None);
+        }
+        Ok(Some(self.unlock().await?))
+    }
+
+    /// A session for reading: the stored one, or a fresh sign-in.
+    async fn session(&mut self) -> Result<northstar_client::Api> {
+        let server = self.server()?;
+        if let Some(token) = self.profile.live_token() {
+            return Ok(northstar_client::Api::new(&server)?.with_token(Some(token)));
+        }
+        if !passphrase_available() {
+            return Err(ClientError::NotSignedIn.into());
+        }
+        Ok(self.unlock().await?.api)
+    }
+}
+
+fn default_profile_dir() -> Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("set --profile or NORTHSTAR_PROFILE (no HOME)")?;
+    Ok(PathBuf::from(home).join(".northstar"))
+}
+
+fn passphrase_available() -> bool {
+    std::env::var_os("NORTHSTAR_PASSPHRASE").is_some()
+        || std::io::IsTerminal::is_terminal(&std::io::stdin())
+}
+
+/// The passphrase from NORTHSTAR_PASSPHRASE (for scripts) or the terminal.
+fn passphrase() -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("NORTHSTAR_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        bail!("no passphrase: set NORTHSTAR_PASSPHRASE or run in a terminal");
+    }
+    Ok(Zeroizing::new(rpassword::prompt_password("Passphrase: ")?))
+}
+
+/// A new passphrase: asked twice at the terminal; at least 12 characters.
+fn new_passphrase() -> Result<Zeroizing<String>> {
+    let first = passphrase()?;
+    if std::env::var_os("NORTHSTAR_PASSPHRASE").is_none() {
+        let again = Zeroizing::new(rpassword::prompt_password("Passphrase again: ")?);
+        if *again != *first {
+            bail!("the two passphrases differ");
+        }
+    }
+    if first.chars().count() < 12 {
+        bail!(
+            "choose a passphrase of at least 12 characters (several words are easiest to remember)"
+        );
+    }
+    Ok(first)
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    init_logging();
+    let config = northstar_server::Config {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
+        seal_key_file: args.seal_key_file.clone(),
+    };
+    let state = northstar_server::prepare(&config).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let database = if args.database_url.is_some() {
+        "PostgreSQL".to_owned()
+    } else {
+        format!("SQLite in {}", args.data_dir.display())
+    };
+    println!("Northstar is serving on http://{addr} ({database}). Stop it with Ctrl-C.");
+    tracing::info!(%addr, "listening");
+    northstar_server::run(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("NORTHSTAR_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

@@ -1,0 +1,40 @@
+//! `northstar`: the server (`northstar serve`) and the command-line client.
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                let code = e
+                    .downcast_ref::<northstar_client::ClientError>()
+                    .and_then(|c| c.api_code())
+                    .map(|c| c.as_str());
+                println!(
+                    "{}",
+                    serde_json::json!({"error": format!("{e:#}"), "code": code})
+                );
+            }
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
