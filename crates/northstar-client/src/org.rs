@@ -14,7 +14,7 @@ use crate::account::{Unlocked, pin_org};
 use crate::profile::Profile;
 use crate::{Api, ClientError, Result, b64, unb64, unb64_array, unhex16};
 
-const INVITE_LABEL: &str = "client/invite-secret";
+const INVITE_LABEL: &str = "northstar/v1/client/invite-secret";
 const INVITE_PURPOSE: &str = "invites";
 
 /// Fetch the membership chain and verify it from the pinned root: every link,

@@ -3,8 +3,8 @@
 //! derived from the account root key.
 //!
 //! Layout: `"NSLS" | 0x01 | nonce 24 | XChaCha20-Poly1305 ciphertext`, with
-//! `label` (what the blob is, e.g. "server/opaque-setup") as associated data,
-//! so a blob sealed for one purpose never opens as another.
+//! `label` (what the blob is, e.g. "northstar/v1/server/opaque-setup") as
+//! associated data, so a blob sealed for one purpose never opens as another.
 
 use chacha20poly1305::XNonce;
 use chacha20poly1305::aead::{Aead, Payload};
@@ -14,6 +14,12 @@ use crate::{CryptoError, Csprng};
 
 const MAGIC: &[u8; 4] = b"NSLS";
 const FORMAT: &str = "sealed blob";
+
+/// A key for one purpose, derived from a key of the owner's:
+/// HKDF-SHA256(key, "northstar/v1/purpose/" ‖ purpose).
+pub fn subkey(key: &[u8; 32], purpose: &str) -> Zeroizing<[u8; 32]> {
+    crate::kdf::derive_key(key, b"northstar/v1/purpose/", purpose.as_bytes())
+}
 
 pub fn seal(key: &[u8; 32], label: &str, plaintext: &[u8], rng: &mut impl Csprng) -> Vec<u8> {
     let mut nonce = [0u8; 24];

@@ -43,7 +43,7 @@ const LOGIN_STATE_SECONDS: i64 = 60;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// An invitation lives at most 30 days.
 const MAX_INVITE_SECONDS: i64 = 30 * 24 * 3600;
-const LOGIN_STATE_LABEL: &str = "server/login-state";
+const LOGIN_STATE_LABEL: &str = "northstar/v1/server/login-state";
 
 pub fn router(state: AppState) -> Router {
     Router::new()

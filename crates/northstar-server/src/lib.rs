@@ -99,12 +99,27 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    // Expired sessions and half-finished sign-ins are deleted, so the database
+    // does not keep a history of who signed in when.
+    let store = state.store.clone();
+    let purger = tokio::spawn(async move {
+        loop {
+            match store.purge_expired(state::now()).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired sessions"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        }
+    });
     let app = api::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .map_err(ServerError::Serve)
+    .map_err(ServerError::Serve);
+    purger.abort();
+    served
 }

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::ServerError;
 
-const OPAQUE_SETUP: &str = "opaque-server-setup";
+const OPAQUE_SETUP: &str = "northstar/v1/server/opaque-setup";
 
 fn data_dir_error(path: &Path, source: std::io::Error) -> ServerError {
     ServerError::DataDir {
@@ -74,9 +74,10 @@ pub async fn opaque_setup(
     seal_key_path: &PathBuf,
 ) -> Result<ServerSetup<Suite>, ServerError> {
     let fresh = ServerSetup::<Suite>::new(&mut OsRng);
-    let sealed = localseal::seal(seal_key, OPAQUE_SETUP, &fresh.serialize(), &mut OsRng);
+    let key = localseal::subkey(seal_key, "opaque-setup");
+    let sealed = localseal::seal(&key, OPAQUE_SETUP, &fresh.serialize(), &mut OsRng);
     let stored = store.put_secret_if_absent(OPAQUE_SETUP, &sealed).await?;
-    let opened = localseal::open(seal_key, OPAQUE_SETUP, &stored)
+    let opened = localseal::open(&key, OPAQUE_SETUP, &stored)
         .map_err(|_| ServerError::WrongSealKey(seal_key_path.clone()))?;
     ServerSetup::<Suite>::deserialize(&opened)
         .map_err(|_| ServerError::WrongSealKey(seal_key_path.clone()))

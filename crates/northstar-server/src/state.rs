@@ -42,13 +42,7 @@ impl AppState {
 
     /// A key of the server's own for a purpose (login states, dummy ids).
     pub(crate) fn purpose_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(b"northstar/v1/server-purpose/");
-        h.update(purpose.as_bytes());
-        h.update([0u8]);
-        h.update(&self.seal_key[..]);
-        Zeroizing::new(h.finalize().into())
+        northstar_crypto::localseal::subkey(&self.seal_key, purpose)
     }
 }
 

@@ -6,7 +6,7 @@
 //! organization, no accounts, no secrets) and panics on the first deviation.
 //! A backend's test file runs them one test each with [`conformance_tests!`]:
 //!
-//! ```ignore
+//! ```text
 //! async fn run(behaviour: northstar_store::conformance::Behaviour) {
 //!     let store = /* a fresh, empty store */;
 //!     behaviour(std::sync::Arc::new(store)).await;
@@ -1095,7 +1095,7 @@ pub async fn racing_login_state_takes_exactly_one_gets_it(store: Arc<dyn Store>)
             store.take_login_state(&login, T0).await
         })
         .await;
-        let taken: Vec<_> = results.into_iter().map(Result::unwrap).flatten().collect();
+        let taken: Vec<_> = results.into_iter().filter_map(Result::unwrap).collect();
         assert_eq!(taken, vec![(founder.account_id, b"half-done".to_vec())]);
     }
 }

@@ -277,7 +277,16 @@ impl Context_ {
     async fn session(&mut self) -> Result<northstar_client::Api> {
         let server = self.server()?;
         if let Some(token) = self.profile.live_token() {
-            return Ok(northstar_client::Api::new(&server)?.with_token(Some(token)));
+            let api = northstar_client::Api::new(&server)?.with_token(Some(token));
+            // A session the server ended (logout elsewhere, removal) falls back to signing in,
+            // which says why when it cannot.
+            match api.me().await {
+                Err(e) if e.api_code() == Some(northstar_protocol::ErrorCode::Unauthorized) => {
+                    self.profile.data.session_token = None;
+                    self.profile.save()?;
+                }
+                _ => return Ok(api),
+            }
         }
         if !passphrase_available() {
             return Err(ClientError::NotSignedIn.into());
