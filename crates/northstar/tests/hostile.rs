@@ -74,21 +74,32 @@ fn hostile_requests_get_clear_errors_and_change_nothing() {
 
     let huge = dir.path().join("huge.json");
     std::fs::write(&huge, vec![b'a'; 20_000_000]).unwrap();
-    let garbage: Vec<String> = vec![
-        "{\"garbage\":".into(),
-        "[]".into(),
-        "null".into(),
-        "\u{0}\u{1}\u{2}".into(),
-        "{\"username\":\"<script>alert(1)</script>\",\"credential_request\":\"!!!\"}".into(),
-        "{\"account_id\":\"zz\",\"username\":\"x\",\"registration_request\":\"AAAA\"}".into(),
+    let garbage: Vec<Vec<u8>> = vec![
+        b"{\"garbage\":".to_vec(),
+        b"[]".to_vec(),
+        b"null".to_vec(),
+        vec![0, 1, 2, 0xff, 0xfe],
+        b"{\"username\":\"\xff\xfe\",\"credential_request\":\"AAAA\"}".to_vec(),
+        b"{\"username\":\"<script>alert(1)</script>\",\"credential_request\":\"!!!\"}".to_vec(),
+        b"{\"account_id\":\"zz\",\"username\":\"x\",\"registration_request\":\"AAAA\"}".to_vec(),
         format!(
             "{{\"register\":{{\"account_id\":\"{}\",\"username\":\"x\",\"registration_request\":\"AAAA\"}},\"invite_id\":\"{}\"}}",
             "0".repeat(32),
             "1".repeat(32)
-        ),
-        "{\"seq\":18446744073709551615,\"link\":\"AAAA\"}".into(),
-        "{\"login_id\":\"00\",\"credential_finalization\":\"\"}".into(),
+        )
+        .into_bytes(),
+        b"{\"seq\":18446744073709551615,\"link\":\"AAAA\"}".to_vec(),
+        b"{\"login_id\":\"00\",\"credential_finalization\":\"\"}".to_vec(),
     ];
+    let garbage_files: Vec<String> = garbage
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let path = dir.path().join(format!("garbage-{i}"));
+            std::fs::write(&path, g).unwrap();
+            format!("@{}", path.display())
+        })
+        .collect();
     for path in &posts {
         let target = format!("{url}{path}");
         let (status, body) = curl(&[
@@ -102,8 +113,12 @@ fn hostile_requests_get_clear_errors_and_change_nothing() {
         ]);
         assert_eq!(status, 413, "20 MB to {path}: {body}");
         assert_eq!(error_code(&body), "payload_too_large");
-        for g in &garbage {
+        for g in &garbage_files {
             for auth in [None, Some(ada_token.as_str())] {
+                // Logout takes no body: with a session it would simply sign ada out.
+                if auth.is_some() && path.as_str() == "/api/auth/logout" {
+                    continue;
+                }
                 let mut args = vec![
                     "-X".to_owned(),
                     "POST".into(),
