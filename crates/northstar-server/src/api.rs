@@ -540,6 +540,7 @@ pub async fn login_finish(
             "this account was removed from the organization",
         ));
     }
+    state.limits.login_per_account.refund(&account.username);
     let session = new_session(&state, account_id).await?;
     Ok(axum::Json(p::LoginFinishResponse {
         account_id: hex(&account_id),

@@ -63,10 +63,22 @@ impl Limiter {
     }
 }
 
+impl Limiter {
+    /// Give back the token an attempt took (a sign-in that succeeded): only
+    /// failed attempts drain a bucket.
+    pub fn refund(&self, key: &str) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = buckets.get_mut(key) {
+            b.tokens = (b.tokens + 1.0).min(self.rate.burst);
+        }
+    }
+}
+
 /// The limits of one server process.
 #[derive(Debug)]
 pub struct RateLimits {
-    /// Sign-in attempts per account name: a burst of 10, then one every 6 s.
+    /// Failed sign-in attempts per account name: a burst of 10, then one every 6 s
+    /// (a successful sign-in gives its token back).
     pub login_per_account: Limiter,
     /// Sign-in attempts overall: a burst of 200, then 50 a second.
     pub login_global: Limiter,
@@ -106,5 +118,8 @@ mod tests {
         assert!(l.allow("a") && l.allow("a") && l.allow("a"));
         assert!(!l.allow("a"));
         assert!(l.allow("b"));
+        l.refund("a");
+        assert!(l.allow("a"));
+        assert!(!l.allow("a"));
     }
 }

@@ -235,6 +235,25 @@ fn hostile_requests_get_clear_errors_and_change_nothing() {
         "{body}"
     );
 
+    // Guessing passphrases is slowed down per name; the real owner still signs in
+    // from the refill onwards, and other names are unaffected.
+    let guesser = Member {
+        passphrase: "a wrong guess of a passphrase".into(),
+        profile: dir.path().join("profile-guesser"),
+        ..ada.clone()
+    };
+    let mut refused = None;
+    for attempt in 0..12 {
+        let err = guesser.fails(&url, &["login", "--user", "ada"]);
+        if err.contains("too many attempts") {
+            refused = Some(attempt);
+            break;
+        }
+        assert!(err.contains("wrong passphrase"), "{err}");
+    }
+    assert_eq!(refused, Some(10), "the 11th failed guess in a row is refused");
+    bob.ok(&url, &["login", "--user", "bob"]);
+
     assert!(server.is_running(), "the server survived every request");
     let log = server.log_text();
     assert!(!log.contains("panicked"), "a handler panicked:\n{log}");
