@@ -3,7 +3,7 @@
 //! database dump alone does not hold the OPAQUE keys.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use northstar_crypto::localseal;
 use northstar_crypto::opaque::Suite;
@@ -71,14 +71,14 @@ pub fn load_or_create_seal_key(path: &Path) -> Result<Zeroizing<[u8; 32]>, Serve
 pub async fn opaque_setup(
     store: &dyn Store,
     seal_key: &[u8; 32],
-    seal_key_path: &PathBuf,
+    seal_key_path: &Path,
 ) -> Result<ServerSetup<Suite>, ServerError> {
     let fresh = ServerSetup::<Suite>::new(&mut OsRng);
     let key = localseal::subkey(seal_key, "opaque-setup");
     let sealed = localseal::seal(&key, OPAQUE_SETUP, &fresh.serialize(), &mut OsRng);
     let stored = store.put_secret_if_absent(OPAQUE_SETUP, &sealed).await?;
     let opened = localseal::open(&key, OPAQUE_SETUP, &stored)
-        .map_err(|_| ServerError::WrongSealKey(seal_key_path.clone()))?;
+        .map_err(|_| ServerError::WrongSealKey(seal_key_path.to_path_buf()))?;
     ServerSetup::<Suite>::deserialize(&opened)
-        .map_err(|_| ServerError::WrongSealKey(seal_key_path.clone()))
+        .map_err(|_| ServerError::WrongSealKey(seal_key_path.to_path_buf()))
 }

@@ -251,7 +251,11 @@ fn hostile_requests_get_clear_errors_and_change_nothing() {
         }
         assert!(err.contains("wrong passphrase"), "{err}");
     }
-    assert_eq!(refused, Some(10), "the 11th failed guess in a row is refused");
+    assert_eq!(
+        refused,
+        Some(10),
+        "the 11th failed guess in a row is refused"
+    );
     bob.ok(&url, &["login", "--user", "bob"]);
 
     assert!(server.is_running(), "the server survived every request");
