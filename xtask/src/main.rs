@@ -160,7 +160,9 @@ fn test(root: &Path) -> Result<()> {
     let interop = target_dir(root).join("debug/examples/interop");
     // pg_virtualenv starts a throwaway PostgreSQL cluster, sets PG* for the
     // tests, and drops the cluster when they end: PostgreSQL tests never skip.
+    // -t: a cluster in a temporary folder, so concurrent runs never collide.
     run(Command::new("pg_virtualenv")
+        .arg("-t")
         .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["test", "--workspace", "--all-targets"]))?;
     let web = root.join("web");

@@ -54,8 +54,77 @@ pub fn io_crates_in(deps: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The only crates that may hold SQL or depend on a database driver.
+pub const STORE_CRATES: &[&str] = &["northstar-store-sqlite", "northstar-store-postgres"];
+
+/// Words that only SQL text contains.
+const SQL_MARKERS: &[&str] = &[
+    "SELECT ",
+    "INSERT INTO",
+    "UPDATE ",
+    "DELETE FROM",
+    "CREATE TABLE",
+    "ALTER TABLE",
+    "sqlx::query",
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Places outside the store crates whose source holds SQL or that depend on sqlx.
+pub fn sql_outside_stores(root: &Path) -> Result<Vec<String>> {
+    let mut found = vec![];
+    for entry in std::fs::read_dir(root.join("crates"))? {
+        let krate = entry?.path();
+        let name = krate
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if STORE_CRATES.contains(&name.as_str()) {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap_or_default();
+        if manifest.lines().any(|l| l.trim_start().starts_with("sqlx")) {
+            found.push(format!("{name}/Cargo.toml depends on sqlx"));
+        }
+        let mut files = vec![];
+        rust_files(&krate.join("src"), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file)?;
+            if let Some(marker) = SQL_MARKERS.iter().find(|m| contains_sql(&text, m)) {
+                found.push(format!("{} contains {marker:?}", file.display()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A marker counts inside a string literal only (so prose in comments does not trip it).
+fn contains_sql(text: &str, marker: &str) -> bool {
+    text.lines().any(|line| {
+        let code = line.split("//").next().unwrap_or("");
+        if marker.starts_with("sqlx") {
+            code.contains(marker)
+        } else {
+            code.contains(&format!("\"{marker}")) || code.contains(&format!("r#\"{marker}"))
+        }
+    })
+}
+
 pub fn check(root: &Path) -> Result<()> {
-    let mut problems = vec![];
+    let mut problems = sql_outside_stores(root)?;
     for krate in PURE_CRATES {
         let found = io_crates_in(&normal_dependencies(root, krate)?);
         if !found.is_empty() {
@@ -65,7 +134,7 @@ pub fn check(root: &Path) -> Result<()> {
     if !problems.is_empty() {
         bail!("tidy: {}", problems.join("; "));
     }
-    eprintln!("tidy: {PURE_CRATES:?} depend on no I/O crate");
+    eprintln!("tidy: {PURE_CRATES:?} depend on no I/O crate; only {STORE_CRATES:?} hold SQL");
     Ok(())
 }
 
@@ -94,6 +163,19 @@ mod tests {
                 "{krate} depends on I/O crates"
             );
         }
+    }
+
+    #[test]
+    fn only_the_store_crates_hold_sql() {
+        assert_eq!(sql_outside_stores(&root()).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_sql_check_sees_sql_in_strings_but_not_in_prose() {
+        assert!(contains_sql("let q = \"SELECT id FROM t\";", "SELECT "));
+        assert!(contains_sql("sqlx::query(q)", "sqlx::query"));
+        assert!(!contains_sql("// SELECT the members", "SELECT "));
+        assert!(!contains_sql("let s = \"select a name\";", "SELECT "));
     }
 
     #[test]

@@ -679,7 +679,55 @@ fn gen_ed25519_policy() -> Value {
     json!({
         "source": "C2SP CCTV ed25519vectors.json (testdata/vectors/cctv-ed25519), verdicts under docs/crypto.md §Signatures",
         "vectors": verdicts,
+        "project_vectors": project_ed25519_vectors(),
     })
+}
+
+/// Cases the CCTV set does not reach: a valid signature, a changed message,
+/// an unreduced S, and a key or R that is not a point at all.
+fn project_ed25519_vectors() -> Vec<Value> {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let key = SigningSecret::from_seed([0x11; 32]);
+    let pk = key.public_key();
+    let msg = "northstar project vector";
+    let sig = key.sign(msg.as_bytes());
+    // S + L, with L the group order, little-endian.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut unreduced = sig;
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = unreduced[32 + i] as u16 + L[i] as u16 + carry;
+        unreduced[32 + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    let not_a_point = (2u8..)
+        .map(|y| {
+            let mut b = [0u8; 32];
+            b[0] = y;
+            b
+        })
+        .find(|b| CompressedEdwardsY(*b).decompress().is_none())
+        .expect("some small y is not on the curve");
+    let mut bad_r = sig;
+    bad_r[..32].copy_from_slice(&not_a_point);
+    let cases: [(&str, [u8; 32], &str, [u8; 64]); 5] = [
+        ("a valid signature", pk, msg, sig),
+        ("the message changed", pk, "northstar project vectoR", sig),
+        ("S not reduced (S + L)", pk, msg, unreduced),
+        ("the public key is not a point", not_a_point, msg, sig),
+        ("R is not a point", pk, msg, bad_r),
+    ];
+    cases
+        .iter()
+        .map(|(name, key, msg, sig)| {
+            let verdict = sig::verify(key, msg.as_bytes(), sig);
+            json!({"name": name, "key": h(key), "sig": h(sig), "msg": msg,
+                   "valid": verdict.is_ok(), "error": verdict.err().map(|e| e.code())})
+        })
+        .collect()
 }
 
 fn wordlist_ts() -> String {
@@ -1108,6 +1156,31 @@ fn ed25519_policy_vectors_get_the_recorded_verdict() {
         accepted > 0,
         "some vectors are valid signatures under any policy"
     );
+    let project = v["project_vectors"].as_array().unwrap();
+    let codes: Vec<Option<&str>> = project.iter().map(|t| t["error"].as_str()).collect();
+    assert_eq!(
+        codes,
+        vec![
+            None,
+            Some("sig-mismatch"),
+            Some("sig-mismatch"),
+            Some("sig-invalid-key"),
+            Some("sig-invalid-r")
+        ]
+    );
+    for t in project {
+        let verdict = sig::verify(
+            &hx32(&t["key"]),
+            t["msg"].as_str().unwrap().as_bytes(),
+            &hx(&t["sig"]).try_into().unwrap(),
+        );
+        assert_eq!(
+            verdict.err().map(|e| e.code()),
+            t["error"].as_str(),
+            "{}",
+            t["name"]
+        );
+    }
 }
 
 #[test]

@@ -140,3 +140,52 @@ async fn two_servers_race_for_one_invite_and_one_position() {
     a.close().await;
     b.close().await;
 }
+
+/// A refused row gives an error that names the problem but quotes none of
+/// the row's blobs or ids (PostgreSQL's DETAIL would: it is left out).
+#[tokio::test]
+async fn errors_never_quote_blobs() {
+    let db = TestDatabase::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let org = OrgRow {
+        org_id: [9; 16],
+        name: "Org".into(),
+        root_public_key: vec![1],
+        created_at: 1,
+    };
+    store
+        .create_org(
+            &org,
+            &account(0x41, AccountStatus::Active, None),
+            &[vec![0]],
+        )
+        .await
+        .unwrap();
+    // Marked used without a time: the schema refuses it.
+    let invite = InviteRow {
+        invite_id: [0x42; 16],
+        role: "caseworker".into(),
+        created_by: [0x41; 16],
+        created_at: 1,
+        expires_at: 1000,
+        used_by: Some([0x41; 16]),
+        used_at: None,
+        sealed_secret: b"TOP-SECRET-MARKER".to_vec(),
+    };
+    let err = store.create_invite(&invite).await.unwrap_err();
+    let StoreError::Backend(message) = &err else {
+        panic!("expected a backend error, got {err:?}");
+    };
+    for leak in [
+        "TOP-SECRET",
+        "544f50",
+        "544F50",
+        "4141414141",
+        "Failing row",
+    ] {
+        assert!(!message.contains(leak), "{message:?} quotes {leak}");
+        assert!(!format!("{err:?}").contains(leak));
+    }
+    assert!(message.contains("check constraint"), "{message}");
+    store.close().await;
+}

@@ -195,3 +195,54 @@ async fn two_stores_on_one_file_let_one_join_win() {
     assert_eq!(a.accounts().await.unwrap().len(), 2);
     assert_eq!(b.accounts().await.unwrap().len(), 2);
 }
+
+/// A refused row gives an error that names the problem but quotes none of
+/// the row's blobs or ids.
+#[tokio::test]
+async fn errors_never_quote_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("northstar.db"))
+        .await
+        .unwrap();
+    let org = OrgRow {
+        org_id: [9; 16],
+        name: "Org".into(),
+        root_public_key: vec![1],
+        created_at: 1,
+    };
+    store
+        .create_org(
+            &org,
+            &account(0x41, AccountStatus::Active, None),
+            &[vec![0]],
+        )
+        .await
+        .unwrap();
+    // Marked used without a time: the schema refuses it.
+    let invite = InviteRow {
+        invite_id: [0x42; 16],
+        role: "caseworker".into(),
+        created_by: [0x41; 16],
+        created_at: 1,
+        expires_at: 1000,
+        used_by: Some([0x41; 16]),
+        used_at: None,
+        sealed_secret: b"TOP-SECRET-MARKER".to_vec(),
+    };
+    let err = store.create_invite(&invite).await.unwrap_err();
+    let StoreError::Backend(message) = &err else {
+        panic!("expected a backend error, got {err:?}");
+    };
+    for leak in [
+        "TOP-SECRET",
+        "544f50",
+        "544F50",
+        "4141414141",
+        "BBBBB",
+        "AAAAA",
+    ] {
+        assert!(!message.contains(leak), "{message:?} quotes {leak}");
+        assert!(!format!("{err:?}").contains(leak));
+    }
+    assert!(message.contains("CHECK"), "{message}");
+}

@@ -224,7 +224,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_sessions_of(&self, account_id: &Id) -> Result<u64, StoreError>;
 
     /// Keep the server's half-finished OPAQUE login (sealed by the caller) until `expires_at`.
-    /// `Duplicate` if the login id exists (the first state stays), `NotFound` if the account does not.
+    /// `Duplicate` if the login id exists (the first state stays). `account_id`
+    /// need not name an account: a sign-in for an unknown name runs under a
+    /// dummy id, so that the answer looks the same whether or not the name exists.
     async fn put_login_state(
         &self,
         login_id: &Id,

@@ -466,4 +466,12 @@ describe('ed25519-policy.json', () => {
     expect(disagreements).toEqual([]);
     expect(agree).toBe(v.vectors.length);
   });
+
+  it('agrees with Rust on the project vectors the CCTV set does not reach', () => {
+    const project = (v as unknown as { project_vectors: { name: string; key: string; sig: string; msg: string; error: string | null }[] }).project_vectors;
+    expect(project.map((t) => t.error)).toEqual([null, 'sig-mismatch', 'sig-mismatch', 'sig-invalid-key', 'sig-invalid-r']);
+    for (const t of project) {
+      expect(sig.verifyCode(h(t.key), utf8.encode(t.msg), h(t.sig)) ?? null, t.name).toBe(t.error);
+    }
+  });
 });
