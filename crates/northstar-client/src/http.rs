@@ -143,4 +143,29 @@ impl Api {
     pub async fn invites(&self) -> Result<Vec<p::Invite>> {
         self.get(paths::INVITES).await
     }
+    pub async fn create_case(&self, b: &p::CreateCase) -> Result<()> {
+        self.post(paths::CASES, b).await
+    }
+    pub async fn cases(&self, after: Option<&str>) -> Result<p::CaseList> {
+        match after {
+            Some(a) => self.get(&format!("{}?after={a}", paths::CASES)).await,
+            None => self.get(paths::CASES).await,
+        }
+    }
+    pub async fn case_entries(&self, case_id: &str, from: u64, limit: u32) -> Result<p::EntryPage> {
+        self.get(&format!(
+            "{}?from={from}&limit={limit}",
+            paths::case_entries(case_id)
+        ))
+        .await
+    }
+    pub async fn append_entry(&self, case_id: &str, b: &p::AppendEntry) -> Result<()> {
+        self.post(&paths::case_entries(case_id), b).await
+    }
+    pub async fn case_grants(&self, case_id: &str) -> Result<p::CaseGrants> {
+        self.get(&paths::case_grants(case_id)).await
+    }
+    pub async fn change_grants(&self, case_id: &str, b: &p::ChangeGrants) -> Result<()> {
+        self.post(&paths::case_grants(case_id), b).await
+    }
 }

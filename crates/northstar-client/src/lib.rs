@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+pub mod cases;
 mod http;
 mod org;
 mod profile;
@@ -30,6 +31,8 @@ pub enum ClientError {
     Protocol(String),
     #[error("{0}")]
     Crypto(#[from] northstar_crypto::CryptoError),
+    #[error("the case the server sent does not verify: {0}")]
+    Chain(#[from] northstar_crypto::ChainError),
     #[error("the membership chain the server sent does not verify: {0}")]
     Membership(#[from] northstar_crypto::MembershipError),
     #[error("the server is not the one this profile trusts: {0}")]

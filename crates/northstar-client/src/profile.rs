@@ -31,6 +31,10 @@ pub struct ProfileData {
     /// Members whose fingerprint words this member compared, by account id.
     #[serde(default)]
     pub verified: BTreeMap<String, Vec<String>>,
+    /// The highest chain head seen per case: sequence number and hash (hex).
+    /// A server that serves less, or something else at a known position, is refused.
+    #[serde(default)]
+    pub case_heads: BTreeMap<String, (u64, String)>,
     pub session_token: Option<String>,
     pub session_expires_at: Option<i64>,
 }

@@ -191,6 +191,30 @@ pub fn parse_grant_header(bytes: &[u8]) -> Result<GrantHeader, CryptoError> {
     })
 }
 
+/// Check a grant's signature without opening it: what a server (or anyone
+/// holding the granter's public keys) can check. Returns its header.
+pub fn verify_grant(bytes: &[u8], granter_key: &AuthorKey) -> Result<GrantHeader, CryptoError> {
+    let header = parse_grant_header(bytes)?;
+    if header.granter != granter_key.key_id() {
+        return Err(CryptoError::UnexpectedSigner {
+            key_id: header.granter,
+        });
+    }
+    let signature: [u8; 64] = bytes[GRANT_SIGNED_END..]
+        .try_into()
+        .expect("length checked");
+    granter_key
+        .verify(
+            &[GRANT_SIG_LABEL, &bytes[..GRANT_SIGNED_END]].concat(),
+            &signature,
+        )
+        .map_err(|source| CryptoError::Signature {
+            format: GRANT_FORMAT,
+            source,
+        })?;
+    Ok(header)
+}
+
 /// Open a grant addressed to `me`, for the compartment the caller asked for,
 /// after checking the granter's signature with `granter_key` (from the verified
 /// membership chain).
@@ -212,24 +236,7 @@ pub fn open_grant_as(
     my_key_id: KeyId,
     granter_key: &AuthorKey,
 ) -> Result<CompartmentKey, CryptoError> {
-    let header = parse_grant_header(bytes)?;
-    if header.granter != granter_key.key_id() {
-        return Err(CryptoError::UnexpectedSigner {
-            key_id: header.granter,
-        });
-    }
-    let signature: [u8; 64] = bytes[GRANT_SIGNED_END..]
-        .try_into()
-        .expect("length checked");
-    granter_key
-        .verify(
-            &[GRANT_SIG_LABEL, &bytes[..GRANT_SIGNED_END]].concat(),
-            &signature,
-        )
-        .map_err(|source| CryptoError::Signature {
-            format: GRANT_FORMAT,
-            source,
-        })?;
+    let header = verify_grant(bytes, granter_key)?;
     check_ref(GRANT_FORMAT, header.target, expected)?;
     if header.recipient != my_key_id {
         return Err(CryptoError::NotRecipient);
@@ -326,6 +333,37 @@ pub fn seal_rotation(
         .expect("in-memory encryption cannot fail");
     w.bytes(&nonce).bytes(&ct);
     w.finish()
+}
+
+/// Read a rotation link's header (where it belongs and its new generation)
+/// without opening it.
+pub fn parse_rotation_header(bytes: &[u8]) -> Result<(CompartmentRef, u32), CryptoError> {
+    let mut r = Reader::new(bytes, ROTATION_FORMAT);
+    r.expect_magic(ROTATION_MAGIC, 1)?;
+    let org = OrgId(r.array()?);
+    let object = ObjectId(r.array()?);
+    let compartment = Compartment::from_code(r.u8()?).map_err(|_| CryptoError::Malformed {
+        format: ROTATION_FORMAT,
+        reason: "unknown compartment",
+    })?;
+    let old_gen = r.u32()?;
+    let new_gen = r.u32()?;
+    r.take(24 + 48)?;
+    r.finish()?;
+    if old_gen.checked_add(1) != Some(new_gen) {
+        return Err(CryptoError::Malformed {
+            format: ROTATION_FORMAT,
+            reason: "a rotation moves one generation forward",
+        });
+    }
+    Ok((
+        CompartmentRef {
+            org,
+            object,
+            compartment,
+        },
+        new_gen,
+    ))
 }
 
 /// Open a rotation link with the newer key; returns the older key.

@@ -26,6 +26,19 @@ pub mod paths {
     pub const ORG_LINKS: &str = "/api/org/links";
     pub const ORG_PENDING: &str = "/api/org/pending";
     pub const INVITES: &str = "/api/invites";
+    /// `GET` lists the caller's cases; `POST` creates one.
+    pub const CASES: &str = "/api/cases";
+    /// `GET ?from=&limit=` reads entries; `POST` appends one.
+    pub const CASE_ENTRIES: &str = "/api/cases/{case_id}/entries";
+    /// `GET` every grant and rotation link of the case; `POST` shares or unshares.
+    pub const CASE_GRANTS: &str = "/api/cases/{case_id}/grants";
+
+    pub fn case_entries(case_id: &str) -> String {
+        CASE_ENTRIES.replace("{case_id}", case_id)
+    }
+    pub fn case_grants(case_id: &str) -> String {
+        CASE_GRANTS.replace("{case_id}", case_id)
+    }
 }
 
 /// Every error the API returns. The table is closed: a client can match on it.
@@ -332,6 +345,100 @@ pub struct Invite {
     pub expires_at: i64,
     pub used_by: Option<String>,
     pub sealed_secret: String,
+}
+
+/// A grant and the account it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GrantUpload {
+    pub recipient: String,
+    /// The sealed, signed grant (NSGR), base64url.
+    pub grant: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateCase {
+    pub case_id: String,
+    /// The creator's grants of every compartment, generation 0.
+    pub grants: Vec<GrantUpload>,
+}
+
+/// A case as the server knows it: its id and chain head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseHead {
+    pub case_id: String,
+    pub len: u64,
+    /// Hash of the last entry, hex (zeros while empty).
+    pub head_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseList {
+    pub cases: Vec<CaseHead>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppendEntry {
+    /// The sealed, signed entry (NSRE), base64url.
+    pub entry: String,
+    /// The wrap of its data key (NSKW), base64url.
+    pub wrap: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Entry {
+    pub seq: u64,
+    pub entry: String,
+    /// Absent when the caller holds no grant for the entry's compartment, or
+    /// the record was shredded.
+    pub wrap: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EntryPage {
+    pub entries: Vec<Entry>,
+    pub head: CaseHead,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GrantInfo {
+    pub compartment: u8,
+    pub generation: u32,
+    pub recipient: String,
+    pub granted_by: String,
+    pub grant: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RotationInfo {
+    pub compartment: u8,
+    pub new_generation: u32,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseGrants {
+    pub grants: Vec<GrantInfo>,
+    pub rotations: Vec<RotationInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Revoke {
+    pub recipient: String,
+    pub compartment: u8,
+}
+
+/// A share (grants only) or an unshare (the new generation's grants, its
+/// rotation links, and the revoked grants), applied all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChangeGrants {
+    pub grants: Vec<GrantUpload>,
+    /// Rotation links (NSRT), base64url.
+    #[serde(default)]
+    pub rotations: Vec<String>,
+    #[serde(default)]
+    pub revoke: Vec<Revoke>,
 }
 
 #[cfg(test)]

@@ -62,6 +62,17 @@ pub fn router(state: AppState) -> Router {
         .route(paths::ORG_LINKS, post(append_link))
         .route(paths::ORG_PENDING, get(pending_members))
         .route(paths::INVITES, post(create_invite).get(list_invites))
+        .route(paths::CASES, post(crate::cases::create_case).get(crate::cases::list_cases))
+        .route(
+            paths::CASE_ENTRIES,
+            post(crate::cases::append_entry)
+                .get(crate::cases::entries)
+                .layer(DefaultBodyLimit::max(2 * crate::cases::MAX_ENTRY_BYTES)),
+        )
+        .route(
+            paths::CASE_GRANTS,
+            post(crate::cases::change_grants).get(crate::cases::grants),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversized))
@@ -89,7 +100,13 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let path = req.uri().path();
+    let limit = if path.starts_with("/api/cases/") && path.ends_with("/entries") {
+        2 * crate::cases::MAX_ENTRY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
         return ApiError::new(
             ErrorCode::PayloadTooLarge,
             "the request body is larger than this endpoint accepts",

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod cases;
 mod error;
 mod extract;
 mod limits;

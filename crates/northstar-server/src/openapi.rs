@@ -25,6 +25,12 @@ use northstar_protocol as p;
         crate::api::pending_members,
         crate::api::create_invite,
         crate::api::list_invites,
+        crate::cases::create_case,
+        crate::cases::list_cases,
+        crate::cases::append_entry,
+        crate::cases::entries,
+        crate::cases::grants,
+        crate::cases::change_grants,
     ),
     components(schemas(p::ErrorBody, p::ErrorCode))
 )]

@@ -9,6 +9,10 @@
 //!   with one invitation the second sees it used;
 //! - appending to the membership chain locks the organization's one row, so
 //!   racing appends at one position serialize and the second sees `Conflict`;
+//! - appending to a case's chain locks the case's row, so racing appends at
+//!   one position serialize and the second sees `Conflict`; changing a
+//!   case's grants locks the same row, so shares and unshares of one case
+//!   take turns too;
 //! - creating a session share-locks the account, so it cannot slip past a
 //!   racing removal (which updates that row, then deletes the sessions);
 //! - unique constraints settle the rest (one organization, unique usernames
@@ -23,8 +27,8 @@
 
 use async_trait::async_trait;
 use northstar_store::{
-    AccountRow, AccountStatus, Id, InviteRow, MembershipEffect, OrgRow, SessionRow, Store,
-    StoreError, Time,
+    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
+    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -354,6 +358,159 @@ async fn commit(tx: Transaction<'static, Postgres>, what: &str) -> Result<(), Fa
 }
 
 // ---------------------------------------------------------------------------
+// Cases
+
+macro_rules! select_case {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, created_by, created_at, len, head_hash FROM cases ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_entry {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, seq, compartment, record_id, generation, entry, wrap, created_at \
+             FROM case_entries ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_grant {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, compartment, generation, recipient, granted_by, sealed_grant, \
+             created_at FROM grants ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_rotation {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, compartment, new_generation, link, created_at FROM rotations ",
+            $tail
+        )
+    };
+}
+
+fn to_seq(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| corrupt("negative chain position"))
+}
+
+fn compartment_from(v: i16) -> Result<u8, StoreError> {
+    u8::try_from(v).map_err(|_| corrupt("compartment out of range"))
+}
+
+fn generation_from(v: i64) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| corrupt("generation out of range"))
+}
+
+fn case_from(row: &PgRow) -> Result<CaseRow, StoreError> {
+    Ok(CaseRow {
+        case_id: id_from(get(row, "case_id")?, "case id")?,
+        created_by: id_from(get(row, "created_by")?, "case creator")?,
+        created_at: get(row, "created_at")?,
+        len: to_seq(get(row, "len")?)?,
+        head_hash: get::<Vec<u8>>(row, "head_hash")?
+            .try_into()
+            .map_err(|_| corrupt("head hash"))?,
+    })
+}
+
+fn entry_from(row: &PgRow) -> Result<CaseEntryRow, StoreError> {
+    Ok(CaseEntryRow {
+        case_id: id_from(get(row, "case_id")?, "entry case id")?,
+        seq: to_seq(get(row, "seq")?)?,
+        compartment: compartment_from(get(row, "compartment")?)?,
+        record_id: id_from(get(row, "record_id")?, "record id")?,
+        generation: generation_from(get(row, "generation")?)?,
+        entry: get(row, "entry")?,
+        wrap: get(row, "wrap")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn grant_from(row: &PgRow) -> Result<GrantRow, StoreError> {
+    Ok(GrantRow {
+        case_id: id_from(get(row, "case_id")?, "grant case id")?,
+        compartment: compartment_from(get(row, "compartment")?)?,
+        generation: generation_from(get(row, "generation")?)?,
+        recipient: id_from(get(row, "recipient")?, "grant recipient")?,
+        granted_by: id_from(get(row, "granted_by")?, "grant giver")?,
+        grant: get(row, "sealed_grant")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn rotation_from(row: &PgRow) -> Result<RotationRow, StoreError> {
+    Ok(RotationRow {
+        case_id: id_from(get(row, "case_id")?, "rotation case id")?,
+        compartment: compartment_from(get(row, "compartment")?)?,
+        new_generation: generation_from(get(row, "new_generation")?)?,
+        link: get(row, "link")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// Refuse grants or rotations that name another case than the call: storing
+/// them would change a case the call neither checked nor locked.
+fn all_of_case(
+    case_id: &Id,
+    grants: &[GrantRow],
+    rotations: &[RotationRow],
+) -> Result<(), StoreError> {
+    if grants.iter().any(|g| &g.case_id != case_id)
+        || rotations.iter().any(|r| &r.case_id != case_id)
+    {
+        return Err(StoreError::Backend(
+            "a grant or rotation names another case than the call".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn insert_grant(conn: &mut PgConnection, g: &GrantRow) -> Result<(), Failed> {
+    // A clash with an uncommitted grant waits for its transaction, then fails
+    // on the primary key (or succeeds, if that transaction rolled back).
+    sqlx::query(
+        "INSERT INTO grants (case_id, compartment, generation, recipient, granted_by, \
+         sealed_grant, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&g.case_id[..])
+    .bind(i16::from(g.compartment))
+    .bind(i64::from(g.generation))
+    .bind(&g.recipient[..])
+    .bind(&g.granted_by[..])
+    .bind(&g.grant)
+    .bind(g.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| insert_failed("storing a grant", &e, StoreError::Duplicate))?;
+    Ok(())
+}
+
+async fn insert_rotation(conn: &mut PgConnection, r: &RotationRow) -> Result<(), Failed> {
+    sqlx::query(
+        "INSERT INTO rotations (case_id, compartment, new_generation, link, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&r.case_id[..])
+    .bind(i16::from(r.compartment))
+    .bind(i64::from(r.new_generation))
+    .bind(&r.link)
+    .bind(r.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| insert_failed("storing a rotation link", &e, StoreError::Duplicate))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 // Transactions, each tried again by `retrying!`
 
 impl PostgresStore {
@@ -498,6 +655,125 @@ impl PostgresStore {
             .rows_affected();
         commit(tx, WHAT).await?;
         Ok(sessions + logins)
+    }
+
+    async fn try_create_case(&self, case: &CaseRow, grants: &[GrantRow]) -> Result<(), Failed> {
+        const WHAT: &str = "creating a case";
+        let mut tx = self.begin(WHAT).await?;
+        // A racing creator of the same id waits here for the first one's
+        // commit, then clashes on the primary key.
+        sqlx::query(
+            "INSERT INTO cases (case_id, created_by, created_at, len, head_hash) \
+             VALUES ($1, $2, $3, 0, $4)",
+        )
+        .bind(&case.case_id[..])
+        .bind(&case.created_by[..])
+        .bind(case.created_at)
+        .bind(&case.head_hash[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_failed(WHAT, &e, StoreError::Duplicate))?;
+        for grant in grants {
+            insert_grant(&mut tx, grant).await?;
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn try_append_case_entry(
+        &self,
+        entry: &CaseEntryRow,
+        new_head_hash: &[u8; 32],
+    ) -> Result<(), Failed> {
+        const WHAT: &str = "appending a case entry";
+        let mut tx = self.begin(WHAT).await?;
+        // The case's row is its chain's lock: a racing append waits here and
+        // then reads the winner's length.
+        let row = sqlx::query("SELECT len FROM cases WHERE case_id = $1 FOR UPDATE")
+            .bind(&entry.case_id[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?
+            .ok_or(StoreError::NotFound)?;
+        let actual = to_seq(get(&row, "len")?)?;
+        if entry.seq != actual {
+            return Err(StoreError::Conflict {
+                expected: entry.seq,
+                actual,
+            }
+            .into());
+        }
+        let seq = i64::try_from(entry.seq).map_err(|_| corrupt("chain position out of range"))?;
+        sqlx::query(
+            "INSERT INTO case_entries (case_id, seq, compartment, record_id, generation, entry, \
+             wrap, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&entry.case_id[..])
+        .bind(seq)
+        .bind(i16::from(entry.compartment))
+        .bind(&entry.record_id[..])
+        .bind(i64::from(entry.generation))
+        .bind(&entry.entry)
+        .bind(&entry.wrap)
+        .bind(entry.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e))?;
+        let moved = sqlx::query(
+            "UPDATE cases SET len = len + 1, head_hash = $1 WHERE case_id = $2 AND len = $3",
+        )
+        .bind(&new_head_hash[..])
+        .bind(&entry.case_id[..])
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e))?
+        .rows_affected();
+        if moved != 1 {
+            return Err(
+                StoreError::Backend(format!("{WHAT}: the chain moved during the append")).into(),
+            );
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn try_put_grants(
+        &self,
+        case_id: &Id,
+        grants: &[GrantRow],
+        rotations: &[RotationRow],
+        revoke: &[(Id, u8)],
+    ) -> Result<(), Failed> {
+        const WHAT: &str = "changing grants";
+        let mut tx = self.begin(WHAT).await?;
+        // One change to a case's grants at a time.
+        let case = sqlx::query("SELECT 1 FROM cases WHERE case_id = $1 FOR UPDATE")
+            .bind(&case_id[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+        if case.is_none() {
+            return Err(StoreError::NotFound.into());
+        }
+        // Inserts first, so `Duplicate` is judged against the grants that
+        // existed before the call; revocations last, so they always hold.
+        for grant in grants {
+            insert_grant(&mut tx, grant).await?;
+        }
+        for rotation in rotations {
+            insert_rotation(&mut tx, rotation).await?;
+        }
+        for (recipient, compartment) in revoke {
+            sqlx::query(
+                "DELETE FROM grants WHERE case_id = $1 AND recipient = $2 AND compartment = $3",
+            )
+            .bind(&case_id[..])
+            .bind(&recipient[..])
+            .bind(i16::from(*compartment))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e))?;
+        }
+        commit(tx, WHAT).await
     }
 }
 
@@ -751,5 +1027,132 @@ impl Store for PostgresStore {
 
     async fn purge_expired(&self, now: Time) -> Result<u64, StoreError> {
         retrying!(self.try_purge(now))
+    }
+
+    async fn create_case(&self, case: &CaseRow, grants: &[GrantRow]) -> Result<(), StoreError> {
+        if case.len != 0 || case.head_hash != [0; 32] {
+            return Err(StoreError::Backend(
+                "a new case must have an empty chain (len 0, zero head)".into(),
+            ));
+        }
+        all_of_case(&case.case_id, grants, &[])?;
+        retrying!(self.try_create_case(case, grants))
+    }
+
+    async fn case(&self, case_id: &Id) -> Result<Option<CaseRow>, StoreError> {
+        sqlx::query(select_case!("WHERE case_id = $1"))
+            .bind(&case_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading a case", &e).into_store())?
+            .map(|row| case_from(&row))
+            .transpose()
+    }
+
+    async fn append_case_entry(
+        &self,
+        entry: &CaseEntryRow,
+        new_head_hash: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        retrying!(self.try_append_case_entry(entry, new_head_hash))
+    }
+
+    async fn case_entries(
+        &self,
+        case_id: &Id,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<CaseEntryRow>, StoreError> {
+        // No entry sits beyond i64::MAX.
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(select_entry!(
+            "WHERE case_id = $1 AND seq >= $2 ORDER BY seq ASC LIMIT $3"
+        ))
+        .bind(&case_id[..])
+        .bind(from)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql("reading case entries", &e).into_store())?
+        .iter()
+        .map(entry_from)
+        .collect()
+    }
+
+    async fn put_grants(
+        &self,
+        case_id: &Id,
+        grants: &[GrantRow],
+        rotations: &[RotationRow],
+        revoke: &[(Id, u8)],
+    ) -> Result<(), StoreError> {
+        all_of_case(case_id, grants, rotations)?;
+        retrying!(self.try_put_grants(case_id, grants, rotations, revoke))
+    }
+
+    async fn case_grants(&self, case_id: &Id) -> Result<Vec<GrantRow>, StoreError> {
+        sqlx::query(select_grant!(
+            "WHERE case_id = $1 ORDER BY created_at ASC, position ASC"
+        ))
+        .bind(&case_id[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql("listing the grants of a case", &e).into_store())?
+        .iter()
+        .map(grant_from)
+        .collect()
+    }
+
+    async fn case_rotations(&self, case_id: &Id) -> Result<Vec<RotationRow>, StoreError> {
+        sqlx::query(select_rotation!(
+            "WHERE case_id = $1 ORDER BY created_at ASC, position ASC"
+        ))
+        .bind(&case_id[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql("listing the rotation links of a case", &e).into_store())?
+        .iter()
+        .map(rotation_from)
+        .collect()
+    }
+
+    async fn cases_for_account(
+        &self,
+        account_id: &Id,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<CaseRow>, StoreError> {
+        // BYTEA compares byte by byte, then by length, so the empty value
+        // sorts before every id: "after nothing" is "from the start".
+        let after: &[u8] = after.map_or(&[], |a| &a[..]);
+        sqlx::query(select_case!(
+            "WHERE case_id > $1 AND case_id IN \
+             (SELECT case_id FROM grants WHERE recipient = $2 AND case_id > $1) \
+             ORDER BY case_id ASC LIMIT $3"
+        ))
+        .bind(after)
+        .bind(&account_id[..])
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql("listing the cases of an account", &e).into_store())?
+        .iter()
+        .map(case_from)
+        .collect()
+    }
+
+    async fn grants_for_account(&self, account_id: &Id) -> Result<Vec<GrantRow>, StoreError> {
+        sqlx::query(select_grant!(
+            "WHERE recipient = $1 ORDER BY created_at ASC, position ASC"
+        ))
+        .bind(&account_id[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql("listing the grants of an account", &e).into_store())?
+        .iter()
+        .map(grant_from)
+        .collect()
     }
 }

@@ -6,7 +6,8 @@ mod support;
 use std::sync::Arc;
 
 use northstar_store::{
-    AccountRow, AccountStatus, InviteRow, MembershipEffect, OrgRow, Store, StoreError,
+    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, InviteRow, MembershipEffect,
+    OrgRow, Store, StoreError,
 };
 use northstar_store_postgres::PostgresStore;
 use support::TestDatabase;
@@ -137,6 +138,91 @@ async fn two_servers_race_for_one_invite_and_one_position() {
     assert_eq!((joins, appends), (1, 1));
     assert_eq!(b.accounts().await.unwrap().len(), 2);
     assert_eq!(a.membership_links().await.unwrap().len(), 2);
+    a.close().await;
+    b.close().await;
+}
+
+/// Two servers race for one position of a case's chain, and for one grant:
+/// one wins each, and the head is the winning append's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_race_for_one_case_position_and_one_grant() {
+    let db = TestDatabase::create().await;
+    let a = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let b = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let org = OrgRow {
+        org_id: [9; 16],
+        name: "Org".into(),
+        root_public_key: vec![1],
+        created_at: 1,
+    };
+    a.create_org(&org, &account(1, AccountStatus::Active, None), &[vec![0]])
+        .await
+        .unwrap();
+    let case = CaseRow {
+        case_id: [0xca; 16],
+        created_by: [1; 16],
+        created_at: 1,
+        len: 0,
+        head_hash: [0; 32],
+    };
+    b.create_case(&case, &[]).await.unwrap();
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..16u8 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let barrier = barrier.clone();
+        set.spawn(async move {
+            let entry = CaseEntryRow {
+                case_id: [0xca; 16],
+                seq: 0,
+                compartment: 0,
+                record_id: [n; 16],
+                generation: 0,
+                entry: vec![n],
+                wrap: None,
+                created_at: 2,
+            };
+            let grant = GrantRow {
+                case_id: [0xca; 16],
+                compartment: 0,
+                generation: 0,
+                recipient: [1; 16],
+                granted_by: [1; 16],
+                grant: vec![n],
+                created_at: 2,
+            };
+            barrier.wait().await;
+            let appended = store.append_case_entry(&entry, &[n; 32]).await.map(|()| n);
+            let granted = store.put_grants(&[0xca; 16], &[grant], &[], &[]).await;
+            (appended, granted)
+        });
+    }
+    let (mut winners, mut grants) = (Vec::new(), 0);
+    while let Some(r) = set.join_next().await {
+        let (appended, granted) = r.unwrap();
+        match appended {
+            Ok(n) => winners.push(n),
+            Err(StoreError::Conflict {
+                expected: 0,
+                actual: 1,
+            }) => {}
+            Err(e) => panic!("a losing append must say Conflict, got {e:?}"),
+        }
+        match granted {
+            Ok(()) => grants += 1,
+            Err(StoreError::Duplicate) => {}
+            Err(e) => panic!("a losing put_grants must say Duplicate, got {e:?}"),
+        }
+    }
+    assert_eq!((winners.len(), grants), (1, 1));
+    let n = winners[0];
+    let head = a.case(&case.case_id).await.unwrap().unwrap();
+    assert_eq!((head.len, head.head_hash), (1, [n; 32]));
+    let entries = b.case_entries(&case.case_id, 0, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].entry, vec![n]);
+    assert_eq!(a.case_grants(&case.case_id).await.unwrap().len(), 1);
     a.close().await;
     b.close().await;
 }

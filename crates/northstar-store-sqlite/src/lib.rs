@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use northstar_store::{
-    AccountRow, AccountStatus, Id, InviteRow, MembershipEffect, OrgRow, SessionRow, Store,
-    StoreError, Time,
+    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
+    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
@@ -333,6 +333,155 @@ async fn apply_effect(
             .await
             .map_err(|e| sql_error(WHAT, &e))?;
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+
+macro_rules! select_case {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, created_by, created_at, len, head_hash FROM cases ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_entry {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, seq, compartment, record_id, generation, entry, wrap, created_at \
+             FROM case_entries ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_grant {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, compartment, generation, recipient, granted_by, sealed_grant, \
+             created_at FROM grants ",
+            $tail
+        )
+    };
+}
+
+macro_rules! select_rotation {
+    ($tail:literal) => {
+        concat!(
+            "SELECT case_id, compartment, new_generation, link, created_at FROM rotations ",
+            $tail
+        )
+    };
+}
+
+fn compartment_from(v: i64) -> Result<u8, StoreError> {
+    u8::try_from(v).map_err(|_| corrupt("compartment out of range"))
+}
+
+fn generation_from(v: i64) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| corrupt("generation out of range"))
+}
+
+fn case_from(row: &SqliteRow) -> Result<CaseRow, StoreError> {
+    Ok(CaseRow {
+        case_id: id_from(get(row, "case_id")?, "case id")?,
+        created_by: id_from(get(row, "created_by")?, "case creator")?,
+        created_at: get(row, "created_at")?,
+        len: to_seq(get(row, "len")?)?,
+        head_hash: get::<Vec<u8>>(row, "head_hash")?
+            .try_into()
+            .map_err(|_| corrupt("head hash"))?,
+    })
+}
+
+fn entry_from(row: &SqliteRow) -> Result<CaseEntryRow, StoreError> {
+    Ok(CaseEntryRow {
+        case_id: id_from(get(row, "case_id")?, "entry case id")?,
+        seq: to_seq(get(row, "seq")?)?,
+        compartment: compartment_from(get(row, "compartment")?)?,
+        record_id: id_from(get(row, "record_id")?, "record id")?,
+        generation: generation_from(get(row, "generation")?)?,
+        entry: get(row, "entry")?,
+        wrap: get(row, "wrap")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn grant_from(row: &SqliteRow) -> Result<GrantRow, StoreError> {
+    Ok(GrantRow {
+        case_id: id_from(get(row, "case_id")?, "grant case id")?,
+        compartment: compartment_from(get(row, "compartment")?)?,
+        generation: generation_from(get(row, "generation")?)?,
+        recipient: id_from(get(row, "recipient")?, "grant recipient")?,
+        granted_by: id_from(get(row, "granted_by")?, "grant giver")?,
+        grant: get(row, "sealed_grant")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn rotation_from(row: &SqliteRow) -> Result<RotationRow, StoreError> {
+    Ok(RotationRow {
+        case_id: id_from(get(row, "case_id")?, "rotation case id")?,
+        compartment: compartment_from(get(row, "compartment")?)?,
+        new_generation: generation_from(get(row, "new_generation")?)?,
+        link: get(row, "link")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// Refuse grants or rotations that name another case than the call: storing
+/// them would change a case the call neither checked nor locked.
+fn all_of_case(
+    case_id: &Id,
+    grants: &[GrantRow],
+    rotations: &[RotationRow],
+) -> Result<(), StoreError> {
+    if grants.iter().any(|g| &g.case_id != case_id)
+        || rotations.iter().any(|r| &r.case_id != case_id)
+    {
+        return Err(StoreError::Backend(
+            "a grant or rotation names another case than the call".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn insert_grant(conn: &mut SqliteConnection, g: &GrantRow) -> Result<(), StoreError> {
+    const WHAT: &str = "storing a grant";
+    sqlx::query(
+        "INSERT INTO grants (case_id, compartment, generation, recipient, granted_by, \
+         sealed_grant, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&g.case_id[..])
+    .bind(i64::from(g.compartment))
+    .bind(i64::from(g.generation))
+    .bind(&g.recipient[..])
+    .bind(&g.granted_by[..])
+    .bind(&g.grant)
+    .bind(g.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| insert_error(WHAT, &e, StoreError::Duplicate))?;
+    Ok(())
+}
+
+async fn insert_rotation(conn: &mut SqliteConnection, r: &RotationRow) -> Result<(), StoreError> {
+    const WHAT: &str = "storing a rotation link";
+    sqlx::query(
+        "INSERT INTO rotations (case_id, compartment, new_generation, link, created_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&r.case_id[..])
+    .bind(i64::from(r.compartment))
+    .bind(i64::from(r.new_generation))
+    .bind(&r.link)
+    .bind(r.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| insert_error(WHAT, &e, StoreError::Duplicate))?;
     Ok(())
 }
 
@@ -690,6 +839,226 @@ impl Store for SqliteStore {
             .rows_affected();
         commit(tx, WHAT).await?;
         Ok(sessions + logins)
+    }
+
+    async fn create_case(&self, case: &CaseRow, grants: &[GrantRow]) -> Result<(), StoreError> {
+        const WHAT: &str = "creating a case";
+        if case.len != 0 || case.head_hash != [0; 32] {
+            return Err(StoreError::Backend(
+                "a new case must have an empty chain (len 0, zero head)".into(),
+            ));
+        }
+        all_of_case(&case.case_id, grants, &[])?;
+        let mut tx = self.begin(WHAT).await?;
+        sqlx::query(
+            "INSERT INTO cases (case_id, created_by, created_at, len, head_hash) \
+             VALUES (?, ?, ?, 0, ?)",
+        )
+        .bind(&case.case_id[..])
+        .bind(&case.created_by[..])
+        .bind(case.created_at)
+        .bind(&case.head_hash[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_error(WHAT, &e, StoreError::Duplicate))?;
+        for grant in grants {
+            insert_grant(&mut tx, grant).await?;
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn case(&self, case_id: &Id) -> Result<Option<CaseRow>, StoreError> {
+        sqlx::query(select_case!("WHERE case_id = ?"))
+            .bind(&case_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql_error("reading a case", &e))?
+            .map(|row| case_from(&row))
+            .transpose()
+    }
+
+    async fn append_case_entry(
+        &self,
+        entry: &CaseEntryRow,
+        new_head_hash: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "appending a case entry";
+        // BEGIN IMMEDIATE: the length read below cannot change until commit.
+        let mut tx = self.begin(WHAT).await?;
+        let row = sqlx::query("SELECT len FROM cases WHERE case_id = ?")
+            .bind(&entry.case_id[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .ok_or(StoreError::NotFound)?;
+        let actual = to_seq(get(&row, "len")?)?;
+        if entry.seq != actual {
+            return Err(StoreError::Conflict {
+                expected: entry.seq,
+                actual,
+            });
+        }
+        let seq = i64::try_from(entry.seq).map_err(|_| corrupt("chain position out of range"))?;
+        sqlx::query(
+            "INSERT INTO case_entries (case_id, seq, compartment, record_id, generation, entry, \
+             wrap, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&entry.case_id[..])
+        .bind(seq)
+        .bind(i64::from(entry.compartment))
+        .bind(&entry.record_id[..])
+        .bind(i64::from(entry.generation))
+        .bind(&entry.entry)
+        .bind(&entry.wrap)
+        .bind(entry.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?;
+        let moved = sqlx::query(
+            "UPDATE cases SET len = len + 1, head_hash = ? WHERE case_id = ? AND len = ?",
+        )
+        .bind(&new_head_hash[..])
+        .bind(&entry.case_id[..])
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?
+        .rows_affected();
+        if moved != 1 {
+            return Err(StoreError::Backend(format!(
+                "{WHAT}: the chain moved during the append"
+            )));
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn case_entries(
+        &self,
+        case_id: &Id,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<CaseEntryRow>, StoreError> {
+        // No entry sits beyond i64::MAX.
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(select_entry!(
+            "WHERE case_id = ? AND seq >= ? ORDER BY seq ASC LIMIT ?"
+        ))
+        .bind(&case_id[..])
+        .bind(from)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql_error("reading case entries", &e))?
+        .iter()
+        .map(entry_from)
+        .collect()
+    }
+
+    async fn put_grants(
+        &self,
+        case_id: &Id,
+        grants: &[GrantRow],
+        rotations: &[RotationRow],
+        revoke: &[(Id, u8)],
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "changing grants";
+        all_of_case(case_id, grants, rotations)?;
+        let mut tx = self.begin(WHAT).await?;
+        let case = sqlx::query("SELECT 1 FROM cases WHERE case_id = ?")
+            .bind(&case_id[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        if case.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        // Inserts first, so `Duplicate` is judged against the grants that
+        // existed before the call; revocations last, so they always hold.
+        for grant in grants {
+            insert_grant(&mut tx, grant).await?;
+        }
+        for rotation in rotations {
+            insert_rotation(&mut tx, rotation).await?;
+        }
+        for (recipient, compartment) in revoke {
+            sqlx::query(
+                "DELETE FROM grants WHERE case_id = ? AND recipient = ? AND compartment = ?",
+            )
+            .bind(&case_id[..])
+            .bind(&recipient[..])
+            .bind(i64::from(*compartment))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?;
+        }
+        commit(tx, WHAT).await
+    }
+
+    async fn case_grants(&self, case_id: &Id) -> Result<Vec<GrantRow>, StoreError> {
+        sqlx::query(select_grant!(
+            "WHERE case_id = ? ORDER BY created_at ASC, position ASC"
+        ))
+        .bind(&case_id[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql_error("listing the grants of a case", &e))?
+        .iter()
+        .map(grant_from)
+        .collect()
+    }
+
+    async fn case_rotations(&self, case_id: &Id) -> Result<Vec<RotationRow>, StoreError> {
+        sqlx::query(select_rotation!(
+            "WHERE case_id = ? ORDER BY created_at ASC, position ASC"
+        ))
+        .bind(&case_id[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql_error("listing the rotation links of a case", &e))?
+        .iter()
+        .map(rotation_from)
+        .collect()
+    }
+
+    async fn cases_for_account(
+        &self,
+        account_id: &Id,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<CaseRow>, StoreError> {
+        // Blobs compare byte by byte, then by length, so the empty blob sorts
+        // before every id: "after nothing" is "from the start".
+        let after: &[u8] = after.map_or(&[], |a| &a[..]);
+        sqlx::query(select_case!(
+            "WHERE case_id > ? AND case_id IN \
+             (SELECT case_id FROM grants WHERE recipient = ? AND case_id > ?) \
+             ORDER BY case_id ASC LIMIT ?"
+        ))
+        .bind(after)
+        .bind(&account_id[..])
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql_error("listing the cases of an account", &e))?
+        .iter()
+        .map(case_from)
+        .collect()
+    }
+
+    async fn grants_for_account(&self, account_id: &Id) -> Result<Vec<GrantRow>, StoreError> {
+        sqlx::query(select_grant!(
+            "WHERE recipient = ? ORDER BY created_at ASC, position ASC"
+        ))
+        .bind(&account_id[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sql_error("listing the grants of an account", &e))?
+        .iter()
+        .map(grant_from)
+        .collect()
     }
 }
 

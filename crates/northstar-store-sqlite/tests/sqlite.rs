@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use northstar_store::{AccountRow, AccountStatus, InviteRow, OrgRow, Store, StoreError};
+use northstar_store::{
+    AccountRow, AccountStatus, CaseEntryRow, CaseRow, InviteRow, OrgRow, Store, StoreError,
+};
 use northstar_store_sqlite::SqliteStore;
 
 const CHILD_ENV: &str = "NORTHSTAR_SQLITE_CRASH_CHILD";
@@ -245,4 +247,70 @@ async fn errors_never_quote_blobs() {
         assert!(!format!("{err:?}").contains(leak));
     }
     assert!(message.contains("CHECK"), "{message}");
+}
+
+/// Two pools on one file race for one position of a case's chain: one wins,
+/// and the head is the winner's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_let_one_case_append_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("northstar.db");
+    let a = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let b = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let org = OrgRow {
+        org_id: [9; 16],
+        name: "Org".into(),
+        root_public_key: vec![1],
+        created_at: 1,
+    };
+    a.create_org(&org, &account(1, AccountStatus::Active, None), &[vec![0]])
+        .await
+        .unwrap();
+    let case = CaseRow {
+        case_id: [0xca; 16],
+        created_by: [1; 16],
+        created_at: 1,
+        len: 0,
+        head_hash: [0; 32],
+    };
+    b.create_case(&case, &[]).await.unwrap();
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..16u8 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let barrier = barrier.clone();
+        set.spawn(async move {
+            let entry = CaseEntryRow {
+                case_id: [0xca; 16],
+                seq: 0,
+                compartment: 0,
+                record_id: [n; 16],
+                generation: 0,
+                entry: vec![n],
+                wrap: None,
+                created_at: 2,
+            };
+            barrier.wait().await;
+            store.append_case_entry(&entry, &[n; 32]).await.map(|()| n)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(n) => winners.push(n),
+            Err(StoreError::Conflict {
+                expected: 0,
+                actual: 1,
+            }) => {}
+            Err(e) => panic!("a losing append must say Conflict, got {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let n = winners[0];
+    let head = a.case(&case.case_id).await.unwrap().unwrap();
+    assert_eq!((head.len, head.head_hash), (1, [n; 32]));
+    let entries = b.case_entries(&case.case_id, 0, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].entry, vec![n]);
 }

@@ -28,8 +28,8 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::{
-    AccountRow, AccountStatus, Id, InviteRow, MembershipEffect, OrgRow, SessionRow, Store,
-    StoreError, Time,
+    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
+    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 
 /// One behaviour of the suite, boxed so a list of them can be kept.
@@ -73,6 +73,18 @@ behaviours!(
     unicode_usernames_round_trip_exactly,
     accounts_are_listed_oldest_first,
     invites_are_listed_newest_first,
+    create_case_stores_the_case_and_its_grants,
+    create_case_is_all_or_nothing,
+    racing_create_cases_exactly_one_wins,
+    case_append_needs_the_exact_position,
+    racing_case_appends_at_one_position_exactly_one_wins,
+    case_entries_are_paged_in_order,
+    put_grants_is_all_or_nothing,
+    revocation_deletes_exactly_the_named_grants,
+    racing_grant_puts_for_one_key_exactly_one_wins,
+    cases_for_account_lists_cases_with_a_grant_in_id_order,
+    case_grants_and_rotations_are_listed_oldest_first,
+    case_blobs_round_trip_byte_exact,
 );
 
 /// Run every behaviour, each against its own fresh store from `fresh`.
@@ -114,7 +126,7 @@ macro_rules! conformance_tests {
             membership_effects_change_the_account,
             membership_effect_on_unknown_account_appends_nothing,
             sessions_expire_and_can_be_deleted,
-    sessions_cannot_outlive_a_racing_removal,
+            sessions_cannot_outlive_a_racing_removal,
             delete_sessions_of_counts_only_that_account,
             login_state_is_single_use_and_expires,
             racing_login_state_takes_exactly_one_gets_it,
@@ -123,6 +135,18 @@ macro_rules! conformance_tests {
             unicode_usernames_round_trip_exactly,
             accounts_are_listed_oldest_first,
             invites_are_listed_newest_first,
+            create_case_stores_the_case_and_its_grants,
+            create_case_is_all_or_nothing,
+            racing_create_cases_exactly_one_wins,
+            case_append_needs_the_exact_position,
+            racing_case_appends_at_one_position_exactly_one_wins,
+            case_entries_are_paged_in_order,
+            put_grants_is_all_or_nothing,
+            revocation_deletes_exactly_the_named_grants,
+            racing_grant_puts_for_one_key_exactly_one_wins,
+            cases_for_account_lists_cases_with_a_grant_in_id_order,
+            case_grants_and_rotations_are_listed_oldest_first,
+            case_blobs_round_trip_byte_exact,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -1385,4 +1409,1025 @@ pub async fn invites_are_listed_newest_first(store: Arc<dyn Store>) {
         store.create_invite(invite).await.unwrap();
     }
     assert_eq!(store.invites().await.unwrap(), vec![i30, i20b, i20a, i10]);
+}
+
+// ---------------------------------------------------------------------------
+// Cases: fixtures
+
+fn case_row(case_id: Id, created_by: Id) -> CaseRow {
+    CaseRow {
+        case_id,
+        created_by,
+        created_at: T0,
+        len: 0,
+        head_hash: [0; 32],
+    }
+}
+
+/// A grant by founder 0 at `T0`, its blob naming what it is.
+fn grant(case_id: Id, compartment: u8, generation: u32, recipient: Id) -> GrantRow {
+    GrantRow {
+        case_id,
+        compartment,
+        generation,
+        recipient,
+        granted_by: founder_row(0).account_id,
+        grant: vec![
+            0x67,
+            case_id[0],
+            case_id[15],
+            compartment,
+            generation.to_le_bytes()[0],
+            recipient[15],
+            0x00,
+            0xff,
+        ],
+        created_at: T0,
+    }
+}
+
+fn rotation(case_id: Id, compartment: u8, new_generation: u32) -> RotationRow {
+    RotationRow {
+        case_id,
+        compartment,
+        new_generation,
+        link: vec![
+            0x72,
+            case_id[15],
+            compartment,
+            new_generation.to_le_bytes()[0],
+            0x00,
+        ],
+        created_at: T0,
+    }
+}
+
+/// Entry `seq` of a case; `tag` makes racing writers' entries differ.
+fn entry(case_id: Id, seq: u64, tag: u8) -> CaseEntryRow {
+    CaseEntryRow {
+        case_id,
+        seq,
+        compartment: tag % 4,
+        record_id: id(0x2e, tag),
+        generation: u32::from(tag),
+        entry: vec![0x4e, case_id[15], seq.to_le_bytes()[0], tag, 0x00, 0xff],
+        wrap: Some(vec![0x57, tag, 0x00]),
+        created_at: T0 + i64::from(tag),
+    }
+}
+
+fn head(a: u8, b: u8) -> [u8; 32] {
+    let mut h = [0x4d; 32];
+    h[0] = a;
+    h[31] = b;
+    h
+}
+
+/// Grants in key order, for comparing sets of grants.
+fn sorted(mut grants: Vec<GrantRow>) -> Vec<GrantRow> {
+    grants.sort_by_key(|g| (g.case_id, g.compartment, g.generation, g.recipient));
+    grants
+}
+
+/// Create case `id(0xca, n)` by founder 0 with a compartment-0 grant to each of `members`.
+async fn open_case(store: &dyn Store, n: u8, members: &[Id]) -> CaseRow {
+    let case = case_row(id(0xca, n), founder_row(0).account_id);
+    let grants: Vec<GrantRow> = members
+        .iter()
+        .map(|m| grant(case.case_id, 0, 0, *m))
+        .collect();
+    store
+        .create_case(&case, &grants)
+        .await
+        .expect("create_case with fresh grants");
+    case
+}
+
+/// The grants and rotation links of `case_id` are exactly these (grants in
+/// any order).
+async fn assert_keys(
+    store: &dyn Store,
+    case_id: &Id,
+    grants: &[GrantRow],
+    rotations: &[RotationRow],
+    why: &str,
+) {
+    assert_eq!(
+        sorted(store.case_grants(case_id).await.unwrap()),
+        sorted(grants.to_vec()),
+        "grants: {why}"
+    );
+    assert_eq!(
+        store.case_rotations(case_id).await.unwrap(),
+        rotations,
+        "rotations: {why}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Cases: creating
+
+pub async fn create_case_stores_the_case_and_its_grants(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let case = case_row(id(0xca, 1), f);
+    assert_eq!(store.case(&case.case_id).await.unwrap(), None);
+    let grants = vec![grant(case.case_id, 0, 0, f), grant(case.case_id, 1, 0, f)];
+    store.create_case(&case, &grants).await.unwrap();
+
+    assert_eq!(store.case(&case.case_id).await.unwrap(), Some(case.clone()));
+    assert_eq!(store.case_grants(&case.case_id).await.unwrap(), grants);
+    assert!(
+        store
+            .case_rotations(&case.case_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .case_entries(&case.case_id, 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.cases_for_account(&f, None, 10).await.unwrap(),
+        vec![case.clone()]
+    );
+    assert_eq!(store.grants_for_account(&f).await.unwrap(), grants);
+
+    // A case without grants exists, but nobody is listed as holding it.
+    let bare = case_row(id(0xca, 2), f);
+    store.create_case(&bare, &[]).await.unwrap();
+    assert_eq!(store.case(&bare.case_id).await.unwrap(), Some(bare.clone()));
+    assert!(store.case_grants(&bare.case_id).await.unwrap().is_empty());
+    assert_eq!(
+        store.cases_for_account(&f, None, 10).await.unwrap(),
+        vec![case]
+    );
+
+    // The creator must be an account.
+    let orphan = case_row(id(0xca, 3), id(0xee, 0));
+    let err = store.create_case(&orphan, &[]).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    assert_eq!(store.case(&orphan.case_id).await.unwrap(), None);
+}
+
+pub async fn create_case_is_all_or_nothing(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let m = invite_and_join(&*store, 1, "member", T0).await.account_id;
+    let case = case_row(id(0xca, 1), f);
+    let grants = vec![grant(case.case_id, 0, 0, f)];
+    store.create_case(&case, &grants).await.unwrap();
+
+    // The same id again, by someone else, with other grants: Duplicate, and
+    // the first case and its grants stay as they were.
+    let again = CaseRow {
+        created_by: m,
+        created_at: T0 + 5,
+        ..case.clone()
+    };
+    let err = store
+        .create_case(&again, &[grant(case.case_id, 1, 0, m)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    assert_eq!(store.case(&case.case_id).await.unwrap(), Some(case.clone()));
+    assert_eq!(store.case_grants(&case.case_id).await.unwrap(), grants);
+    assert!(store.grants_for_account(&m).await.unwrap().is_empty());
+
+    // A new case whose grants clash among themselves: no case, no grant.
+    let second = case_row(id(0xca, 2), f);
+    let c2 = second.case_id;
+    let clashing = [
+        grant(c2, 0, 0, f),
+        grant(c2, 1, 0, m),
+        GrantRow {
+            grant: vec![9, 9],
+            ..grant(c2, 0, 0, f)
+        },
+    ];
+    let err = store.create_case(&second, &clashing).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    assert_eq!(store.case(&c2).await.unwrap(), None);
+    assert!(store.case_grants(&c2).await.unwrap().is_empty());
+    assert!(store.grants_for_account(&m).await.unwrap().is_empty());
+    assert!(
+        store
+            .cases_for_account(&m, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A grant to an account that does not exist: no case either.
+    let err = store
+        .create_case(&second, &[grant(c2, 0, 0, f), grant(c2, 0, 0, id(0xee, 1))])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    assert_eq!(store.case(&c2).await.unwrap(), None);
+    assert!(store.case_grants(&c2).await.unwrap().is_empty());
+
+    // A case that is not empty, or a grant for another case, is refused.
+    let full = CaseRow {
+        len: 3,
+        head_hash: head(1, 2),
+        ..second.clone()
+    };
+    assert!(store.create_case(&full, &[]).await.is_err());
+    let stray = [grant(c2, 0, 0, f), grant(case.case_id, 2, 0, m)];
+    assert!(store.create_case(&second, &stray).await.is_err());
+    assert_eq!(store.case(&c2).await.unwrap(), None);
+    assert_eq!(store.case_grants(&case.case_id).await.unwrap(), grants);
+
+    // The id is still free.
+    store
+        .create_case(&second, &[grant(c2, 0, 0, m)])
+        .await
+        .unwrap();
+    assert_eq!(store.case(&c2).await.unwrap(), Some(second.clone()));
+    assert_eq!(
+        store.cases_for_account(&m, None, 10).await.unwrap(),
+        vec![second]
+    );
+}
+
+pub async fn racing_create_cases_exactly_one_wins(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    for round in 0..ROUNDS {
+        let case_id = id(0xca, racer(round));
+        let results = race(&store, |store, i| async move {
+            let case = CaseRow {
+                created_at: T0 + i64::from(racer(i)),
+                ..case_row(case_id, f)
+            };
+            let g = GrantRow {
+                grant: vec![0x67, racer(i)],
+                ..grant(case_id, 0, 0, f)
+            };
+            store
+                .create_case(&case, std::slice::from_ref(&g))
+                .await
+                .map(|()| (case, g))
+        })
+        .await;
+        let mut winners = Vec::new();
+        for r in results {
+            match r {
+                Ok(won) => winners.push(won),
+                Err(StoreError::Duplicate) => {}
+                Err(e) => panic!("a losing create_case must say Duplicate, got {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one create_case wins");
+        let (case, grant) = winners.pop().unwrap();
+        assert_eq!(store.case(&case_id).await.unwrap(), Some(case));
+        assert_eq!(store.case_grants(&case_id).await.unwrap(), vec![grant]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cases: the chain
+
+pub async fn case_append_needs_the_exact_position(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let case = open_case(&*store, 1, &[f]).await;
+    let c = case.case_id;
+
+    // No such case: NotFound, at any position.
+    let missing = id(0xca, 99);
+    for seq in [0, 5] {
+        let err = store
+            .append_case_entry(&entry(missing, seq, 1), &head(9, 9))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    }
+    assert_eq!(store.case(&missing).await.unwrap(), None);
+    assert!(
+        store
+            .case_entries(&missing, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let e0 = entry(c, 0, 1);
+    store.append_case_entry(&e0, &head(0, 0)).await.unwrap();
+    assert_eq!(
+        store.case(&c).await.unwrap(),
+        Some(CaseRow {
+            len: 1,
+            head_hash: head(0, 0),
+            ..case.clone()
+        })
+    );
+    let e1 = entry(c, 1, 2);
+    store.append_case_entry(&e1, &head(0, 1)).await.unwrap();
+    let after = CaseRow {
+        len: 2,
+        head_hash: head(0, 1),
+        ..case.clone()
+    };
+
+    // A wrong position changes nothing: not the entries, not the head.
+    for (seq, note) in [(1u64, "taken"), (0, "first"), (5, "gap"), (u64::MAX, "far")] {
+        let err = store
+            .append_case_entry(&entry(c, seq, 0x50), &head(0xbb, 0xbb))
+            .await
+            .unwrap_err();
+        match err {
+            StoreError::Conflict { expected, actual } => {
+                assert_eq!((expected, actual), (seq, 2), "{note}");
+            }
+            e => panic!("{note}: expected Conflict, got {e:?}"),
+        }
+        assert_eq!(store.case(&c).await.unwrap(), Some(after.clone()), "{note}");
+    }
+    assert_eq!(
+        store.case_entries(&c, 0, 100).await.unwrap(),
+        vec![e0.clone(), e1.clone()]
+    );
+
+    // Each case has its own chain.
+    let other = open_case(&*store, 2, &[f]).await;
+    let o0 = entry(other.case_id, 0, 3);
+    store.append_case_entry(&o0, &head(2, 0)).await.unwrap();
+    assert_eq!(
+        store.case_entries(&other.case_id, 0, 100).await.unwrap(),
+        vec![o0]
+    );
+    assert_eq!(store.case(&c).await.unwrap(), Some(after));
+    assert_eq!(
+        store.case_entries(&c, 0, 100).await.unwrap(),
+        vec![e0, e1.clone()]
+    );
+    // The position is still free.
+    let e2 = entry(c, 2, 4);
+    store.append_case_entry(&e2, &head(0, 2)).await.unwrap();
+    assert_eq!(store.case(&c).await.unwrap().unwrap().len, 3);
+}
+
+pub async fn racing_case_appends_at_one_position_exactly_one_wins(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let case = open_case(&*store, 1, &[f]).await;
+    let c = case.case_id;
+    let mut chain = Vec::new();
+    for round in 0..ROUNDS {
+        let seq = u64::try_from(chain.len()).unwrap();
+        let results = race(&store, |store, i| async move {
+            let e = CaseEntryRow {
+                entry: vec![0x77, racer(round), racer(i)],
+                ..entry(c, seq, racer(i))
+            };
+            let h = head(racer(round), racer(i));
+            store.append_case_entry(&e, &h).await.map(|()| (e, h))
+        })
+        .await;
+        let mut winners = Vec::new();
+        for r in results {
+            match r {
+                Ok(won) => winners.push(won),
+                Err(StoreError::Conflict { expected, actual }) => {
+                    assert_eq!(
+                        (expected, actual),
+                        (seq, seq + 1),
+                        "a loser sees the winner's entry"
+                    );
+                }
+                Err(e) => panic!("a losing append must say Conflict, got {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one append wins");
+        let (e, h) = winners.pop().unwrap();
+        assert_eq!(
+            store.case(&c).await.unwrap(),
+            Some(CaseRow {
+                len: seq + 1,
+                head_hash: h,
+                ..case.clone()
+            }),
+            "the head is the winner's"
+        );
+        chain.push(e);
+        assert_eq!(store.case_entries(&c, 0, 1000).await.unwrap(), chain);
+    }
+}
+
+pub async fn case_entries_are_paged_in_order(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let one = open_case(&*store, 1, &[f]).await.case_id;
+    let two = open_case(&*store, 2, &[f]).await.case_id;
+    let (mut all1, mut all2) = (Vec::new(), Vec::new());
+    // Interleaved, so the order is not just insertion order.
+    for seq in 0..10u64 {
+        let tag = u8::try_from(seq).unwrap();
+        let e = entry(one, seq, tag);
+        store.append_case_entry(&e, &head(1, tag)).await.unwrap();
+        all1.push(e);
+        if seq < 3 {
+            let e = entry(two, seq, 100 + tag);
+            store.append_case_entry(&e, &head(2, tag)).await.unwrap();
+            all2.push(e);
+        }
+    }
+    let page = async |case: &Id, from: u64, limit: u32| -> Vec<CaseEntryRow> {
+        store.case_entries(case, from, limit).await.unwrap()
+    };
+    assert_eq!(page(&one, 0, 100).await, all1);
+    assert_eq!(page(&one, 0, 10).await, all1);
+    assert_eq!(page(&one, 0, u32::MAX).await, all1);
+    assert_eq!(page(&one, 3, 4).await, all1[3..7]);
+    assert_eq!(page(&one, 8, 5).await, all1[8..]);
+    assert_eq!(page(&one, 9, 1).await, all1[9..]);
+    assert!(page(&one, 10, 5).await.is_empty());
+    assert!(page(&one, 0, 0).await.is_empty());
+    assert!(page(&one, u64::MAX, u32::MAX).await.is_empty());
+    assert_eq!(page(&two, 0, 100).await, all2);
+    assert_eq!(page(&two, 1, 100).await, all2[1..]);
+    assert!(page(&id(0xca, 99), 0, 100).await.is_empty());
+
+    // Paging with a small limit walks the whole chain once.
+    let mut walked = Vec::new();
+    loop {
+        let from = u64::try_from(walked.len()).unwrap();
+        let next = page(&one, from, 3).await;
+        if next.is_empty() {
+            break;
+        }
+        assert!(next.len() <= 3);
+        walked.extend(next);
+    }
+    assert_eq!(walked, all1);
+}
+
+// ---------------------------------------------------------------------------
+// Cases: grants and rotations
+
+pub async fn put_grants_is_all_or_nothing(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let m = invite_and_join(&*store, 1, "member", T0).await.account_id;
+    let o = invite_and_join(&*store, 2, "other", T0).await.account_id;
+    let case = case_row(id(0xca, 1), f);
+    let c = case.case_id;
+    let initial = vec![grant(c, 0, 0, f), grant(c, 0, 0, m), grant(c, 1, 0, m)];
+    store.create_case(&case, &initial).await.unwrap();
+    let rotations = vec![rotation(c, 0, 1)];
+    store.put_grants(&c, &[], &rotations, &[]).await.unwrap();
+
+    let unchanged = async |why: &str| {
+        assert_keys(&*store, &c, &initial, &rotations, why).await;
+        assert_eq!(
+            sorted(store.grants_for_account(&m).await.unwrap()),
+            sorted(initial[1..].to_vec()),
+            "{why}"
+        );
+        assert!(
+            store.grants_for_account(&o).await.unwrap().is_empty(),
+            "{why}"
+        );
+        assert!(
+            store
+                .cases_for_account(&o, None, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{why}"
+        );
+        assert_eq!(
+            store.cases_for_account(&m, None, 10).await.unwrap(),
+            vec![case.clone()],
+            "{why}"
+        );
+    };
+
+    // An existing grant among several new ones, with a rotation and revocations.
+    let err = store
+        .put_grants(
+            &c,
+            &[
+                grant(c, 0, 1, f),
+                grant(c, 0, 1, o),
+                GrantRow {
+                    grant: vec![1, 2, 3],
+                    ..grant(c, 0, 0, m)
+                },
+            ],
+            &[rotation(c, 0, 2)],
+            &[(m, 0), (m, 1)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    unchanged("an existing grant").await;
+
+    // The same grant twice in one call.
+    let err = store
+        .put_grants(
+            &c,
+            &[grant(c, 2, 0, o), grant(c, 2, 0, f), grant(c, 2, 0, o)],
+            &[],
+            &[(m, 1)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    unchanged("a grant twice").await;
+
+    // An existing rotation link: the call's grants and revocations go too.
+    let err = store
+        .put_grants(
+            &c,
+            &[grant(c, 0, 1, f), grant(c, 0, 1, o)],
+            &[rotation(c, 1, 1), rotation(c, 0, 1)],
+            &[(m, 0)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    unchanged("an existing rotation").await;
+
+    // The same rotation twice in one call.
+    let err = store
+        .put_grants(
+            &c,
+            &[grant(c, 1, 1, o)],
+            &[rotation(c, 1, 1), rotation(c, 1, 1)],
+            &[(m, 1)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate), "got {err:?}");
+    unchanged("a rotation twice").await;
+
+    // A grant to an account that does not exist.
+    let err = store
+        .put_grants(
+            &c,
+            &[grant(c, 0, 1, o), grant(c, 0, 1, id(0xee, 3))],
+            &[rotation(c, 0, 2)],
+            &[(m, 0)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    unchanged("an unknown recipient").await;
+
+    // A grant or rotation for another case than the call's.
+    let elsewhere = open_case(&*store, 2, &[f]).await.case_id;
+    let stray_grant = store
+        .put_grants(
+            &c,
+            &[grant(c, 0, 1, o), grant(elsewhere, 0, 1, o)],
+            &[],
+            &[(m, 0)],
+        )
+        .await;
+    assert!(stray_grant.is_err());
+    let stray_rotation = store
+        .put_grants(
+            &c,
+            &[grant(c, 0, 1, o)],
+            &[rotation(elsewhere, 0, 1)],
+            &[(m, 0)],
+        )
+        .await;
+    assert!(stray_rotation.is_err());
+    unchanged("another case").await;
+    assert_keys(
+        &*store,
+        &elsewhere,
+        &[grant(elsewhere, 0, 0, f)],
+        &[],
+        "another case",
+    )
+    .await;
+
+    // A case that does not exist: NotFound, and nothing stored anywhere.
+    let missing = id(0xca, 99);
+    let err = store
+        .put_grants(
+            &missing,
+            &[grant(missing, 0, 0, o)],
+            &[rotation(missing, 0, 1)],
+            &[(m, 0)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    assert_keys(&*store, &missing, &[], &[], "a missing case").await;
+    unchanged("a missing case").await;
+
+    // The same unshare without the clash goes through, all of it.
+    let new = [grant(c, 0, 1, f), grant(c, 0, 1, o)];
+    store
+        .put_grants(&c, &new, &[rotation(c, 0, 2)], &[(m, 0)])
+        .await
+        .unwrap();
+    assert_keys(
+        &*store,
+        &c,
+        &[
+            grant(c, 0, 0, f),
+            grant(c, 1, 0, m),
+            new[0].clone(),
+            new[1].clone(),
+        ],
+        &[rotation(c, 0, 1), rotation(c, 0, 2)],
+        "after the unshare",
+    )
+    .await;
+    assert_eq!(
+        store.grants_for_account(&m).await.unwrap(),
+        vec![grant(c, 1, 0, m)]
+    );
+    assert_eq!(
+        store.grants_for_account(&o).await.unwrap(),
+        vec![new[1].clone()]
+    );
+}
+
+pub async fn revocation_deletes_exactly_the_named_grants(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let m = invite_and_join(&*store, 1, "member", T0).await.account_id;
+    let o = invite_and_join(&*store, 2, "other", T0).await.account_id;
+    let case = case_row(id(0xca, 1), f);
+    let c = case.case_id;
+    let kept = vec![
+        grant(c, 0, 0, f),
+        grant(c, 1, 0, m),
+        grant(c, 0, 0, o),
+        grant(c, 1, 0, o),
+    ];
+    let mut initial = kept.clone();
+    // The member's compartment-0 grants of two generations.
+    initial.extend([grant(c, 0, 0, m), grant(c, 0, 1, m)]);
+    store.create_case(&case, &initial).await.unwrap();
+    // The member's compartment 0 of another case is another matter.
+    let other_case = open_case(&*store, 2, &[m]).await;
+
+    // Unshare compartment 0 with the member: a new generation for those who stay.
+    let new = [grant(c, 0, 2, f), grant(c, 0, 2, o)];
+    store
+        .put_grants(&c, &new, &[rotation(c, 0, 2)], &[(m, 0)])
+        .await
+        .unwrap();
+    let mut expected = kept.clone();
+    expected.extend(new.iter().cloned());
+    assert_keys(&*store, &c, &expected, &[rotation(c, 0, 2)], "unshare").await;
+    assert_keys(
+        &*store,
+        &other_case.case_id,
+        &[grant(other_case.case_id, 0, 0, m)],
+        &[],
+        "the other case",
+    )
+    .await;
+    // Still holding compartment 1 of the case.
+    assert_eq!(
+        store.cases_for_account(&m, None, 10).await.unwrap(),
+        vec![case.clone(), other_case.clone()]
+    );
+
+    // Revoking what is not there is no error and changes nothing.
+    store
+        .put_grants(&c, &[], &[], &[(m, 0), (id(0xee, 0), 0), (o, 7)])
+        .await
+        .unwrap();
+    store.put_grants(&c, &[], &[], &[]).await.unwrap();
+    assert_keys(&*store, &c, &expected, &[rotation(c, 0, 2)], "no-op").await;
+
+    // Revoking the member's last compartment: the case is no longer listed.
+    store.put_grants(&c, &[], &[], &[(m, 1)]).await.unwrap();
+    assert_eq!(
+        store.cases_for_account(&m, None, 10).await.unwrap(),
+        vec![other_case.clone()]
+    );
+    assert_eq!(
+        store.grants_for_account(&m).await.unwrap(),
+        vec![grant(other_case.case_id, 0, 0, m)]
+    );
+
+    // Several pairs at once.
+    store
+        .put_grants(&c, &[], &[], &[(o, 0), (o, 1)])
+        .await
+        .unwrap();
+    assert!(store.grants_for_account(&o).await.unwrap().is_empty());
+    assert!(
+        store
+            .cases_for_account(&o, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_keys(
+        &*store,
+        &c,
+        &[grant(c, 0, 0, f), grant(c, 0, 2, f)],
+        &[rotation(c, 0, 2)],
+        "after all revocations",
+    )
+    .await;
+    // The case itself stays.
+    assert_eq!(store.case(&c).await.unwrap(), Some(case));
+}
+
+pub async fn racing_grant_puts_for_one_key_exactly_one_wins(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let c = open_case(&*store, 1, &[f]).await.case_id;
+    let mut stored = vec![grant(c, 0, 0, f)];
+    for round in 0..ROUNDS {
+        let generation = u32::try_from(round + 1).unwrap();
+        let results = race(&store, |store, i| async move {
+            let g = GrantRow {
+                grant: vec![0x67, racer(round), racer(i)],
+                ..grant(c, 0, generation, f)
+            };
+            let r = rotation(c, 0, generation);
+            store
+                .put_grants(&c, std::slice::from_ref(&g), &[r], &[])
+                .await
+                .map(|()| g)
+        })
+        .await;
+        let mut winners = Vec::new();
+        for r in results {
+            match r {
+                Ok(g) => winners.push(g),
+                Err(StoreError::Duplicate) => {}
+                Err(e) => panic!("a losing put_grants must say Duplicate, got {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one put_grants wins");
+        stored.push(winners.pop().unwrap());
+        assert_eq!(
+            sorted(store.case_grants(&c).await.unwrap()),
+            sorted(stored.clone())
+        );
+        assert_eq!(
+            store.case_rotations(&c).await.unwrap().len(),
+            round + 1,
+            "one rotation link per generation"
+        );
+    }
+}
+
+pub async fn cases_for_account_lists_cases_with_a_grant_in_id_order(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let m = invite_and_join(&*store, 1, "member", T0).await.account_id;
+    // Ids that differ in their first and last bytes, created out of order.
+    let lowest = [0x00; 16];
+    let b = id(0x10, 0xff);
+    let c = id(0x11, 0x00);
+    let d = id(0x7f, 0x01);
+    let e = id(0x80, 0x00);
+    let highest = [0xff; 16];
+    for case_id in [d, highest, b, lowest, e, c] {
+        store
+            .create_case(&case_row(case_id, f), &[grant(case_id, 0, 0, f)])
+            .await
+            .unwrap();
+    }
+    // The member holds the lowest, c (shared last), d (two compartments) and
+    // the highest; not b or e.
+    for case_id in [lowest, d, highest] {
+        store
+            .put_grants(&case_id, &[grant(case_id, 1, 0, m)], &[], &[])
+            .await
+            .unwrap();
+    }
+    store
+        .put_grants(&d, &[grant(d, 2, 0, m)], &[], &[])
+        .await
+        .unwrap();
+    store
+        .put_grants(&c, &[grant(c, 0, 0, m)], &[], &[])
+        .await
+        .unwrap();
+
+    let list = async |account: &Id, after: Option<&Id>, limit: u32| -> Vec<Id> {
+        store
+            .cases_for_account(account, after, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|case| case.case_id)
+            .collect()
+    };
+    assert_eq!(list(&m, None, 100).await, vec![lowest, c, d, highest]);
+    assert_eq!(list(&m, None, u32::MAX).await, vec![lowest, c, d, highest]);
+    assert_eq!(list(&f, None, 100).await, vec![lowest, b, c, d, e, highest]);
+    // Paging.
+    assert_eq!(list(&m, None, 2).await, vec![lowest, c]);
+    assert_eq!(list(&m, Some(&c), 2).await, vec![d, highest]);
+    assert!(list(&m, Some(&highest), 2).await.is_empty());
+    assert_eq!(list(&m, Some(&lowest), 1).await, vec![c]);
+    // After an id the account does not hold, or no case has.
+    assert_eq!(list(&m, Some(&b), 100).await, vec![c, d, highest]);
+    assert_eq!(list(&m, Some(&e), 100).await, vec![highest]);
+    assert_eq!(list(&m, Some(&id(0x7f, 0x00)), 100).await, vec![d, highest]);
+    assert!(list(&m, None, 0).await.is_empty());
+    assert!(list(&id(0xee, 0), None, 100).await.is_empty());
+
+    // The rows carry the current heads.
+    store
+        .append_case_entry(&entry(d, 0, 1), &head(0xd, 0))
+        .await
+        .unwrap();
+    let held = store.cases_for_account(&m, None, 100).await.unwrap();
+    assert_eq!(
+        held[2],
+        CaseRow {
+            len: 1,
+            head_hash: head(0xd, 0),
+            ..case_row(d, f)
+        }
+    );
+    assert_eq!(held[0], case_row(lowest, f));
+
+    // The member's grants, and no one else's.
+    assert_eq!(
+        sorted(store.grants_for_account(&m).await.unwrap()),
+        sorted(vec![
+            grant(lowest, 1, 0, m),
+            grant(d, 1, 0, m),
+            grant(highest, 1, 0, m),
+            grant(d, 2, 0, m),
+            grant(c, 0, 0, m),
+        ])
+    );
+
+    // Listed until the last of the member's grants for the case is revoked.
+    store.put_grants(&d, &[], &[], &[(m, 1)]).await.unwrap();
+    assert_eq!(list(&m, None, 100).await, vec![lowest, c, d, highest]);
+    store.put_grants(&d, &[], &[], &[(m, 2)]).await.unwrap();
+    assert_eq!(list(&m, None, 100).await, vec![lowest, c, highest]);
+    assert_eq!(list(&m, Some(&c), 1).await, vec![highest]);
+    assert_eq!(list(&f, None, 100).await, vec![lowest, b, c, d, e, highest]);
+}
+
+pub async fn case_grants_and_rotations_are_listed_oldest_first(store: Arc<dyn Store>) {
+    let f = found(&*store).await.account_id;
+    let m = invite_and_join(&*store, 1, "member", T0).await.account_id;
+    let c = id(0xca, 1);
+    let at = |g: GrantRow, t: Time| GrantRow {
+        created_at: T0 + t,
+        ..g
+    };
+    let rot_at = |r: RotationRow, t: Time| RotationRow {
+        created_at: T0 + t,
+        ..r
+    };
+    let g50 = at(grant(c, 0, 0, f), 50);
+    store
+        .create_case(&case_row(c, f), &[g50.clone()])
+        .await
+        .unwrap();
+    // Out of time order; equal times come in insertion order.
+    let g30 = at(grant(c, 1, 0, m), 30);
+    let g10 = at(grant(c, 1, 0, f), 10);
+    let r40 = rot_at(rotation(c, 0, 1), 40);
+    let r20a = rot_at(rotation(c, 1, 1), 20);
+    store
+        .put_grants(
+            &c,
+            &[g30.clone(), g10.clone()],
+            &[r40.clone(), r20a.clone()],
+            &[],
+        )
+        .await
+        .unwrap();
+    let g30b = at(grant(c, 0, 1, m), 30);
+    let g30c = at(grant(c, 0, 1, f), 30);
+    let r20b = rot_at(rotation(c, 2, 1), 20);
+    store
+        .put_grants(&c, &[g30b.clone(), g30c.clone()], &[r20b.clone()], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case_grants(&c).await.unwrap(),
+        vec![g10, g30.clone(), g30b.clone(), g30c, g50]
+    );
+    assert_eq!(
+        store.case_rotations(&c).await.unwrap(),
+        vec![r20a, r20b, r40]
+    );
+
+    // Across cases too.
+    let other = id(0xca, 2);
+    let g20 = at(grant(other, 0, 0, m), 20);
+    store
+        .create_case(&case_row(other, f), &[g20.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.grants_for_account(&m).await.unwrap(),
+        vec![g20, g30, g30b]
+    );
+}
+
+pub async fn case_blobs_round_trip_byte_exact(store: Arc<dyn Store>) {
+    const MIB: usize = 1 << 20;
+    let every_byte: Vec<u8> = (0..=255u8).collect();
+    let big = noise(MIB, 0xca5e);
+    let f = found(&*store).await.account_id;
+
+    let c = [0xff; 16];
+    let case = CaseRow {
+        created_at: -1,
+        ..case_row(c, f)
+    };
+    let grants = vec![
+        GrantRow {
+            compartment: u8::MAX,
+            generation: u32::MAX,
+            grant: big.clone(),
+            ..grant(c, 0, 0, f)
+        },
+        GrantRow {
+            grant: Vec::new(),
+            ..grant(c, 0, 0, f)
+        },
+        GrantRow {
+            grant: every_byte.clone(),
+            ..grant(c, 1, 0, f)
+        },
+    ];
+    store.create_case(&case, &grants).await.unwrap();
+    assert_eq!(store.case(&c).await.unwrap(), Some(case.clone()));
+    assert_eq!(store.case_grants(&c).await.unwrap(), grants);
+
+    let entries = vec![
+        CaseEntryRow {
+            compartment: u8::MAX,
+            generation: u32::MAX,
+            record_id: [0x00; 16],
+            entry: big.clone(),
+            wrap: Some(every_byte.clone()),
+            ..entry(c, 0, 1)
+        },
+        CaseEntryRow {
+            entry: Vec::new(),
+            wrap: None,
+            ..entry(c, 1, 2)
+        },
+        CaseEntryRow {
+            entry: every_byte.clone(),
+            wrap: Some(Vec::new()),
+            ..entry(c, 2, 3)
+        },
+        CaseEntryRow {
+            compartment: 0,
+            generation: 0,
+            record_id: [0xff; 16],
+            entry: vec![0x00; 64],
+            wrap: Some(big.clone()),
+            ..entry(c, 3, 4)
+        },
+    ];
+    let heads = [[0xff; 32], head(0x00, 0xff), [0x00; 32], head(0xff, 0x00)];
+    for (e, h) in entries.iter().zip(&heads) {
+        store.append_case_entry(e, h).await.unwrap();
+        assert_eq!(store.case(&c).await.unwrap().unwrap().head_hash, *h);
+    }
+    assert_eq!(store.case_entries(&c, 0, 10).await.unwrap(), entries);
+    assert_eq!(store.case_entries(&c, 1, 1).await.unwrap()[0].wrap, None);
+    assert_eq!(
+        store.case_entries(&c, 2, 1).await.unwrap()[0].wrap,
+        Some(Vec::new())
+    );
+    assert_eq!(
+        store.case(&c).await.unwrap(),
+        Some(CaseRow {
+            len: 4,
+            head_hash: heads[3],
+            ..case.clone()
+        })
+    );
+
+    let rotations = vec![
+        RotationRow {
+            compartment: u8::MAX,
+            new_generation: u32::MAX,
+            link: big.clone(),
+            ..rotation(c, 0, 0)
+        },
+        RotationRow {
+            link: Vec::new(),
+            ..rotation(c, 0, 1)
+        },
+    ];
+    store.put_grants(&c, &[], &rotations, &[]).await.unwrap();
+    assert_eq!(store.case_rotations(&c).await.unwrap(), rotations);
+    assert_eq!(store.grants_for_account(&f).await.unwrap(), grants);
+    assert_eq!(
+        store.cases_for_account(&f, None, 1).await.unwrap(),
+        vec![CaseRow {
+            len: 4,
+            head_hash: heads[3],
+            ..case
+        }]
+    );
 }

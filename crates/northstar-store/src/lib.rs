@@ -126,6 +126,58 @@ pub struct InviteRow {
     pub sealed_secret: Vec<u8>,
 }
 
+/// A case (or any object with compartments) as the server knows it: who
+/// created it, and the head of its hash chain. Nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub case_id: Id,
+    pub created_by: Id,
+    pub created_at: Time,
+    /// How many entries the chain has (the next entry's sequence number).
+    pub len: u64,
+    /// The hash of the last entry (all zero while the chain is empty).
+    pub head_hash: [u8; 32],
+}
+
+/// One sealed, signed entry of a case's chain, with the fields of its header
+/// the server indexes by (copied from the header; clients check the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEntryRow {
+    pub case_id: Id,
+    pub seq: u64,
+    pub compartment: u8,
+    pub record_id: Id,
+    pub generation: u32,
+    /// The sealed entry (NSRE): header, ciphertext, signature.
+    pub entry: Vec<u8>,
+    /// The wrap of the entry's data key (NSKW); `None` once shredded.
+    pub wrap: Option<Vec<u8>>,
+    pub created_at: Time,
+}
+
+/// A compartment key sealed to one member (NSGR).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    pub case_id: Id,
+    pub compartment: u8,
+    pub generation: u32,
+    /// The account the grant is for (for access control and sync).
+    pub recipient: Id,
+    pub granted_by: Id,
+    pub grant: Vec<u8>,
+    pub created_at: Time,
+}
+
+/// A rotation link (NSRT): the previous generation sealed under the new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationRow {
+    pub case_id: Id,
+    pub compartment: u8,
+    pub new_generation: u32,
+    pub link: Vec<u8>,
+    pub created_at: Time,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub token_hash: [u8; 32],
@@ -244,4 +296,55 @@ pub trait Store: Send + Sync + 'static {
 
     /// Delete expired sessions and login states (not invitations); returns how many rows went.
     async fn purge_expired(&self, now: Time) -> Result<u64, StoreError>;
+
+    // ---- Cases: sealed entries, grants and rotations ----
+
+    /// Create an empty case with its first grants (to its creator), all or
+    /// nothing. `Duplicate` if the case id exists. `case.len` must be 0.
+    async fn create_case(&self, case: &CaseRow, grants: &[GrantRow]) -> Result<(), StoreError>;
+    async fn case(&self, case_id: &Id) -> Result<Option<CaseRow>, StoreError>;
+    /// Append `entry` if the case's chain has exactly `entry.seq` entries (else
+    /// `Conflict { expected: entry.seq, actual: len }`), and move the head to
+    /// `new_head_hash`, all or nothing. `NotFound` if the case does not exist.
+    /// Of two writers racing for one position exactly one succeeds.
+    async fn append_case_entry(
+        &self,
+        entry: &CaseEntryRow,
+        new_head_hash: &[u8; 32],
+    ) -> Result<(), StoreError>;
+    /// Entries with `seq >= from`, in order, at most `limit`.
+    async fn case_entries(
+        &self,
+        case_id: &Id,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<CaseEntryRow>, StoreError>;
+    /// Store grants and rotation links and delete revoked grants, all or
+    /// nothing: a share, or an unshare (the new generation's grants to those
+    /// who stay, its rotation link, and every grant of the leaving member for
+    /// those compartments, named as (recipient, compartment) pairs in `revoke`).
+    /// `Duplicate` if a grant for the same (case, compartment, generation,
+    /// recipient) or a rotation for the same (case, compartment, new generation)
+    /// exists; `NotFound` if the case does not.
+    async fn put_grants(
+        &self,
+        case_id: &Id,
+        grants: &[GrantRow],
+        rotations: &[RotationRow],
+        revoke: &[(Id, u8)],
+    ) -> Result<(), StoreError>;
+    /// Every grant of a case (all members, all generations), oldest first.
+    async fn case_grants(&self, case_id: &Id) -> Result<Vec<GrantRow>, StoreError>;
+    /// Every rotation link of a case, oldest first.
+    async fn case_rotations(&self, case_id: &Id) -> Result<Vec<RotationRow>, StoreError>;
+    /// The cases an account holds at least one grant for, with their heads,
+    /// in order of case id, starting after `after` (for paging), at most `limit`.
+    async fn cases_for_account(
+        &self,
+        account_id: &Id,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<CaseRow>, StoreError>;
+    /// Every grant an account holds, oldest first.
+    async fn grants_for_account(&self, account_id: &Id) -> Result<Vec<GrantRow>, StoreError>;
 }

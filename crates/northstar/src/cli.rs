@@ -64,6 +64,61 @@ pub enum Command {
     /// Members of the organization.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// End-to-end encrypted cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Open a new case; prints its id.
+    New {
+        #[arg(long)]
+        alias: String,
+        /// emergency, urgent or normal.
+        #[arg(long, default_value = "normal")]
+        priority: String,
+        /// The country the person is in now (ISO 3166 alpha-2, e.g. RU).
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// The cases you hold keys for.
+    List,
+    /// Every compartment you can read (and which you cannot).
+    Show { id: String },
+    /// Set fields: COMPARTMENT.FIELD=VALUE …
+    Set {
+        id: String,
+        #[arg(required = true, num_args = 1..)]
+        assignments: Vec<String>,
+    },
+    /// Add a note to a compartment.
+    Note {
+        id: String,
+        #[arg(long)]
+        compartment: String,
+        text: String,
+    },
+    /// Every entry of the case, with its author; sealed where you have no key.
+    History { id: String },
+    /// Grant compartments to another member.
+    Share {
+        id: String,
+        #[arg(long)]
+        with: String,
+        /// Comma-separated compartments, e.g. logistics,travel.
+        #[arg(long, value_delimiter = ',', required = true)]
+        compartment: Vec<String>,
+    },
+    /// Take compartments away from a member: their keys are rotated.
+    Unshare {
+        id: String,
+        #[arg(long)]
+        with: String,
+        /// Only these compartments (default: every one they hold).
+        #[arg(long, value_delimiter = ',')]
+        compartment: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use northstar_core::Role;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cli::{Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs};
+use crate::cli::{CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs};
 
 pub async fn run(cli: Cli) -> Result<()> {
     let out = Output { json: cli.json };
@@ -172,6 +172,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Case(command) => case_command(command, &cli.client, &out).await,
         Command::Member(MemberCommand::Remove { name }) => {
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
@@ -186,6 +187,256 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn compartments(names: &[String]) -> Result<Vec<northstar_core::Compartment>> {
+    names
+        .iter()
+        .map(|n| {
+            let c: northstar_core::Compartment = n.trim().parse()?;
+            if !c.belongs_to(northstar_core::ObjectKind::Case) {
+                bail!("a case has no '{n}' compartment");
+            }
+            Ok(c)
+        })
+        .collect()
+}
+
+async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> Result<()> {
+    use northstar_client::cases::{self, RecordBody};
+    use northstar_core::Compartment;
+    use std::collections::BTreeMap;
+
+    let mut ctx = Context_::new(args)?;
+    let unlocked = ctx.unlock().await?;
+    let profile = &mut ctx.profile;
+    match command {
+        CaseCommand::New {
+            alias,
+            priority,
+            country,
+        } => {
+            if !["emergency", "urgent", "normal"].contains(&priority.as_str()) {
+                bail!("priority must be emergency, urgent or normal");
+            }
+            if alias.trim().is_empty() || alias.len() > 200 {
+                bail!("an alias is 1 to 200 characters");
+            }
+            let mut summary = BTreeMap::from([
+                ("alias".to_owned(), alias.clone()),
+                ("priority".to_owned(), priority.clone()),
+                ("stage".to_owned(), "intake".to_owned()),
+            ]);
+            if let Some(c) = country {
+                if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+                    bail!("country must be a two-letter code such as RU or CA");
+                }
+                summary.insert("country".to_owned(), c.to_ascii_uppercase());
+            }
+            let id = cases::create_case(&unlocked, profile, summary).await?;
+            out.print(
+                json!({"case_id": id.to_hex(), "alias": alias}),
+                format!("Opened case '{alias}': {}", id.to_hex()),
+            );
+        }
+        CaseCommand::List => {
+            let mut rows = vec![];
+            for id in cases::case_ids(&unlocked).await? {
+                let view = cases::read_case(&unlocked, profile, id).await?;
+                rows.push((
+                    id.to_hex(),
+                    view.field(Compartment::Summary, "alias")
+                        .unwrap_or("?")
+                        .to_owned(),
+                    view.field(Compartment::Summary, "stage")
+                        .unwrap_or("?")
+                        .to_owned(),
+                    view.field(Compartment::Summary, "priority")
+                        .unwrap_or("?")
+                        .to_owned(),
+                ));
+            }
+            let json_rows: Vec<_> = rows
+                .iter()
+                .map(|(id, alias, stage, priority)| json!({"case_id": id, "alias": alias, "stage": stage, "priority": priority}))
+                .collect();
+            let text = rows
+                .iter()
+                .map(|(id, alias, stage, priority)| {
+                    format!("{id}  {alias:<24} {stage:<14} {priority}")
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                json!({"cases": json_rows}),
+                if text.is_empty() {
+                    "No cases.".into()
+                } else {
+                    text
+                },
+            );
+        }
+        CaseCommand::Show { id } => {
+            let view = cases::read_case(&unlocked, profile, cases::parse_case_id(&id)?).await?;
+            let mut json_compartments = serde_json::Map::new();
+            let mut text = format!("Case {}", view.case_id);
+            for c in Compartment::OF_CASE {
+                if !view.readable.contains(&c) {
+                    json_compartments.insert(c.name().into(), json!({"access": false}));
+                    text.push_str(&format!("\n[{c}] no access"));
+                    continue;
+                }
+                let fields = view.fields.get(&c).cloned().unwrap_or_default();
+                let notes: Vec<_> = view
+                    .notes
+                    .iter()
+                    .filter(|n| n.0 == c)
+                    .map(|n| json!({"author": n.1, "text": n.2, "seq": n.3}))
+                    .collect();
+                json_compartments.insert(
+                    c.name().into(),
+                    json!({"access": true, "fields": fields.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(), "notes": notes}),
+                );
+                text.push_str(&format!("\n[{c}]"));
+                for (k, v) in &fields {
+                    let earlier = if v.replaced.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  (replaced {} earlier value(s))", v.replaced.len())
+                    };
+                    text.push_str(&format!("\n  {k} = {}  — {}{earlier}", v.value, v.set_by));
+                }
+                for n in view.notes.iter().filter(|n| n.0 == c) {
+                    text.push_str(&format!("\n  note by {}: {}", n.1, n.2));
+                }
+            }
+            out.print(
+                json!({"case_id": view.case_id, "compartments": json_compartments}),
+                text,
+            );
+        }
+        CaseCommand::Set { id, assignments } => {
+            let case = cases::parse_case_id(&id)?;
+            let mut by_compartment: BTreeMap<Compartment, BTreeMap<String, String>> =
+                BTreeMap::new();
+            for a in &assignments {
+                let (path, value) = a
+                    .split_once('=')
+                    .with_context(|| format!("'{a}' is not COMPARTMENT.FIELD=VALUE"))?;
+                let (c, field) = path
+                    .split_once('.')
+                    .with_context(|| format!("'{path}' is not COMPARTMENT.FIELD"))?;
+                let c = compartments(&[c.to_owned()])?[0];
+                if field.is_empty()
+                    || field.len() > 64
+                    || !field
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                {
+                    bail!("field names are 1 to 64 letters, digits or underscores (got '{field}')");
+                }
+                by_compartment
+                    .entry(c)
+                    .or_default()
+                    .insert(field.to_owned(), value.to_owned());
+            }
+            let mut seqs = vec![];
+            for (c, fields) in by_compartment {
+                seqs.push(
+                    cases::append(&unlocked, profile, case, c, &RecordBody::Fields { fields })
+                        .await?,
+                );
+            }
+            out.print(
+                json!({"case_id": id, "entries": seqs}),
+                format!("Saved {} field(s) in case {id}.", assignments.len()),
+            );
+        }
+        CaseCommand::Note {
+            id,
+            compartment,
+            text,
+        } => {
+            let case = cases::parse_case_id(&id)?;
+            let c = compartments(&[compartment])?[0];
+            if text.trim().is_empty() {
+                bail!("the note is empty");
+            }
+            let seq =
+                cases::append(&unlocked, profile, case, c, &RecordBody::Note { text }).await?;
+            out.print(
+                json!({"case_id": id, "seq": seq}),
+                format!("Added a note to {c} of case {id}."),
+            );
+        }
+        CaseCommand::History { id } => {
+            let view = cases::read_case(&unlocked, profile, cases::parse_case_id(&id)?).await?;
+            let rows: Vec<_> = view
+                .history
+                .iter()
+                .map(|h| json!({"seq": h.seq, "compartment": h.compartment.name(), "author": h.author, "record": h.body.as_ref().map(|b| serde_json::to_value(b).unwrap_or_default())}))
+                .collect();
+            let text = view
+                .history
+                .iter()
+                .map(|h| {
+                    let what = match &h.body {
+                        Some(RecordBody::Fields { fields }) => fields
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        Some(RecordBody::Note { text }) => format!("note: {text}"),
+                        None => "(sealed: no access)".to_owned(),
+                    };
+                    format!(
+                        "#{:<4} {:<10} {:<16} {what}",
+                        h.seq,
+                        h.compartment.name(),
+                        h.author
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(json!({"case_id": id, "history": rows}), text);
+        }
+        CaseCommand::Share {
+            id,
+            with,
+            compartment,
+        } => {
+            let list = compartments(&compartment)?;
+            cases::share(&unlocked, profile, cases::parse_case_id(&id)?, &with, &list).await?;
+            let names: Vec<&str> = list.iter().map(|c| c.name()).collect();
+            out.print(
+                json!({"case_id": id, "with": with, "compartments": names}),
+                format!("Shared {} of case {id} with '{with}'.", names.join(", ")),
+            );
+        }
+        CaseCommand::Unshare {
+            id,
+            with,
+            compartment,
+        } => {
+            let list = compartments(&compartment)?;
+            let only = (!list.is_empty()).then_some(list.as_slice());
+            let rotated =
+                cases::unshare(&unlocked, profile, cases::parse_case_id(&id)?, &with, only).await?;
+            let names: Vec<&str> = rotated.iter().map(|c| c.name()).collect();
+            out.print(
+                json!({"case_id": id, "with": with, "rotated": names}),
+                if names.is_empty() {
+                    format!("'{with}' holds no compartment of case {id}.")
+                } else {
+                    format!(
+                        "'{with}' no longer receives {} of case {id}; those keys were rotated.",
+                        names.join(", ")
+                    )
+                },
+            );
+        }
+    }
+    Ok(())
 }
 
 fn report_approvals(out: &Output, approvals: &northstar_client::Approvals) {

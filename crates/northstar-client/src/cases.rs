@@ -1,0 +1,584 @@
+//! End-to-end encrypted cases: compartment keys, grants, sealed records on a
+//! per-case hash chain, and everything a reader verifies before believing a
+//! byte the server hands over.
+//!
+//! A record's plaintext is JSON: `{"kind":"fields","fields":{"name":"value",…}}`
+//! or `{"kind":"note","text":"…"}`. Fields merge by chain order: the later
+//! entry wins, and every earlier value stays in the history (docs/cases.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use northstar_core::Compartment;
+use northstar_crypto::chain::{ChainHead, check_served_head, verify_chain};
+use northstar_crypto::envelope::{
+    ChainPosition, RecordAddress, entry_hash, open_record, parse_entry, seal_record,
+};
+use northstar_crypto::grant::{
+    CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_rotation,
+};
+use northstar_crypto::membership::MembershipState;
+use northstar_crypto::{AccountId, ObjectId, RecordId};
+use northstar_protocol::{self as p, ErrorCode};
+use rand::rngs::OsRng;
+use serde::{Deserialize, Serialize};
+
+use crate::account::Unlocked;
+use crate::org::verified_chain;
+use crate::profile::Profile;
+use crate::{ClientError, Result, b64, unb64};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordBody {
+    Fields { fields: BTreeMap<String, String> },
+    Note { text: String },
+}
+
+/// One entry of a case's history, as this member can see it.
+#[derive(Debug, Clone)]
+pub struct HistoryItem {
+    pub seq: u64,
+    pub compartment: Compartment,
+    pub author: String,
+    /// `None` when this member cannot read the compartment.
+    pub body: Option<RecordBody>,
+}
+
+/// A field's current value and the values it replaced.
+#[derive(Debug, Clone, Default)]
+pub struct FieldHistory {
+    pub value: String,
+    pub set_by: String,
+    pub seq: u64,
+    /// Earlier values, oldest first: (value, author, seq).
+    pub replaced: Vec<(String, String, u64)>,
+}
+
+/// A case as this member can read it, after every check.
+#[derive(Debug, Clone, Default)]
+pub struct CaseView {
+    pub case_id: String,
+    pub readable: BTreeSet<Compartment>,
+    pub fields: BTreeMap<Compartment, BTreeMap<String, FieldHistory>>,
+    pub notes: Vec<(Compartment, String, String, u64)>,
+    pub history: Vec<HistoryItem>,
+    pub head: Option<ChainHead>,
+}
+
+impl CaseView {
+    pub fn field(&self, compartment: Compartment, name: &str) -> Option<&str> {
+        self.fields
+            .get(&compartment)?
+            .get(name)
+            .map(|f| f.value.as_str())
+    }
+}
+
+fn case_ref(unlocked: &Unlocked, case: ObjectId, compartment: Compartment) -> CompartmentRef {
+    CompartmentRef {
+        org: unlocked.org,
+        object: case,
+        compartment,
+    }
+}
+
+pub fn parse_case_id(s: &str) -> Result<ObjectId> {
+    ObjectId::from_hex(s)
+        .ok_or_else(|| ClientError::Refused(format!("'{s}' is not a case id (32 hex digits)")))
+}
+
+/// Every compartment key this member can reach for one case: grants opened
+/// once (public-key work), then rotation links walked symmetrically.
+pub async fn case_keyrings(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+) -> Result<BTreeMap<Compartment, Keyring>> {
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    Ok(keyrings(unlocked, &chain, case).await?.0)
+}
+
+async fn keyrings(
+    unlocked: &Unlocked,
+    chain: &MembershipState,
+    case: ObjectId,
+) -> Result<(BTreeMap<Compartment, Keyring>, p::CaseGrants)> {
+    let all = unlocked.api.case_grants(&case.to_hex()).await?;
+    let me = unlocked.account.to_hex();
+    let mut rings: BTreeMap<Compartment, Keyring> = BTreeMap::new();
+    for g in all.grants.iter().filter(|g| g.recipient == me) {
+        let compartment = Compartment::from_code(g.compartment)
+            .map_err(|_| ClientError::Protocol("a grant names an unknown compartment".into()))?;
+        let bytes = unb64("grant", &g.grant)?;
+        let header = northstar_crypto::grant::parse_grant_header(&bytes)?;
+        let (granter, _) = chain.author_by_key_id(header.granter).ok_or_else(|| {
+            ClientError::ServerChanged(format!(
+                "a grant of {compartment} is signed by key {} that was never a member",
+                header.granter
+            ))
+        })?;
+        let target = case_ref(unlocked, case, compartment);
+        let key = open_grant_as(
+            &bytes,
+            target,
+            unlocked.keys.agreement(),
+            unlocked.keys.key_id(),
+            granter.author_key(),
+        )?;
+        rings
+            .entry(compartment)
+            .or_insert_with(|| Keyring::new(target))
+            .insert(key);
+    }
+    for (compartment, ring) in rings.iter_mut() {
+        let links: BTreeMap<u32, Vec<u8>> = all
+            .rotations
+            .iter()
+            .filter(|r| r.compartment == compartment.code())
+            .map(|r| Ok((r.new_generation, unb64("rotation", &r.link)?)))
+            .collect::<Result<_>>()?;
+        ring.unwind(&links)?;
+    }
+    Ok((rings, all))
+}
+
+/// Create a case: a random key per compartment, granted to the creator, and
+/// the summary (alias, priority, country) as its first record.
+pub async fn create_case(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    summary: BTreeMap<String, String>,
+) -> Result<ObjectId> {
+    let case = ObjectId::random(&mut OsRng);
+    let me = unlocked.keys.public();
+    let mut grants = vec![];
+    for compartment in Compartment::OF_CASE {
+        let key = CompartmentKey::generate(0, &mut OsRng);
+        let grant = seal_grant(
+            case_ref(unlocked, case, compartment),
+            &key,
+            &me,
+            &unlocked.keys,
+            &mut OsRng,
+        )?;
+        grants.push(p::GrantUpload {
+            recipient: unlocked.account.to_hex(),
+            grant: b64(&grant),
+        });
+    }
+    unlocked
+        .api
+        .create_case(&p::CreateCase {
+            case_id: case.to_hex(),
+            grants,
+        })
+        .await?;
+    append(
+        unlocked,
+        profile,
+        case,
+        Compartment::Summary,
+        &RecordBody::Fields { fields: summary },
+    )
+    .await?;
+    Ok(case)
+}
+
+/// Fetch every entry of a case and verify the chain against the highest head
+/// this profile has seen. Returns the raw entries (with wraps where granted).
+async fn fetch_verified(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    chain: &MembershipState,
+    case: ObjectId,
+) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Option<ChainHead>)> {
+    let mut entries = vec![];
+    loop {
+        let page = unlocked
+            .api
+            .case_entries(&case.to_hex(), entries.len() as u64, 1000)
+            .await?;
+        let got = page.entries.len();
+        for e in page.entries {
+            entries.push((
+                unb64("entry", &e.entry)?,
+                e.wrap.as_deref().map(|w| unb64("wrap", w)).transpose()?,
+            ));
+        }
+        if got == 0 || entries.len() as u64 >= page.head.len {
+            break;
+        }
+    }
+    let raw: Vec<&[u8]> = entries.iter().map(|(e, _)| e.as_slice()).collect();
+    let head = verify_chain(unlocked.org, case, None, &raw)?;
+    // Every entry is signed by someone who was a member.
+    for (e, _) in &entries {
+        let header = parse_entry(e)?;
+        let (author, _) = chain.author_by_key_id(header.author).ok_or_else(|| {
+            ClientError::ServerChanged(format!(
+                "entry {} is signed by a key that was never a member",
+                header.seq
+            ))
+        })?;
+        northstar_crypto::envelope::verify_entry(e, author.author_key())?;
+    }
+    let key = case.to_hex();
+    if let Some(known) = profile.data.case_heads.get(&key) {
+        let known = ChainHead {
+            seq: known.0,
+            hash: northstar_crypto::ids::from_hex::<32>(&known.1).ok_or_else(|| {
+                ClientError::Profile {
+                    path: profile.dir().display().to_string(),
+                    reason: "a case head is damaged".into(),
+                }
+            })?,
+        };
+        match head {
+            None => {
+                return Err(northstar_crypto::ChainError::Rollback {
+                    known: known.seq,
+                    served: 0,
+                }
+                .into());
+            }
+            Some(served) => {
+                check_served_head(known, served)?;
+                // The entry at the known position must be the one seen before.
+                let at_known = entries.get(known.seq as usize).map(|(e, _)| entry_hash(e));
+                if at_known != Some(known.hash) {
+                    return Err(northstar_crypto::ChainError::Fork { seq: known.seq }.into());
+                }
+            }
+        }
+    }
+    if let Some(h) = head {
+        profile
+            .data
+            .case_heads
+            .insert(key, (h.seq, northstar_crypto::ids::to_hex(&h.hash)));
+        profile.save()?;
+    }
+    Ok((entries, head))
+}
+
+/// Seal a record into a compartment and append it, resealing on top of a
+/// writer who got there first.
+pub async fn append(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+    compartment: Compartment,
+    body: &RecordBody,
+) -> Result<u64> {
+    let plaintext = serde_json::to_vec(body).expect("records serialize");
+    for attempt in 0..5 {
+        let chain = verified_chain(&unlocked.api, profile).await?;
+        let (rings, _) = keyrings(unlocked, &chain, case).await?;
+        let key = rings
+            .get(&compartment)
+            .and_then(Keyring::newest)
+            .ok_or_else(|| {
+                ClientError::Refused(format!(
+                    "no access to the {compartment} compartment of this case"
+                ))
+            })?;
+        let (_, head) = fetch_verified(unlocked, profile, &chain, case).await?;
+        let position = match head {
+            Some(h) => ChainPosition {
+                seq: h.seq + 1,
+                prev_hash: h.hash,
+            },
+            None => ChainPosition {
+                seq: 0,
+                prev_hash: [0; 32],
+            },
+        };
+        let address = RecordAddress {
+            org: unlocked.org,
+            case,
+            compartment,
+            record: RecordId::random(&mut OsRng),
+        };
+        let sealed = seal_record(
+            address,
+            1,
+            position,
+            key,
+            &unlocked.keys,
+            &plaintext,
+            &mut OsRng,
+        )?;
+        match unlocked
+            .api
+            .append_entry(
+                &case.to_hex(),
+                &p::AppendEntry {
+                    entry: b64(&sealed.entry),
+                    wrap: b64(&sealed.wrap),
+                },
+            )
+            .await
+        {
+            Ok(()) => {
+                profile.data.case_heads.insert(
+                    case.to_hex(),
+                    (
+                        position.seq,
+                        northstar_crypto::ids::to_hex(&entry_hash(&sealed.entry)),
+                    ),
+                );
+                profile.save()?;
+                return Ok(position.seq);
+            }
+            Err(e) if e.api_code() == Some(ErrorCode::Conflict) && attempt < 4 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Read a case: verify the chain and every signature, open what this member
+/// holds keys for, and fold the fields (later entries win).
+pub async fn read_case(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+) -> Result<CaseView> {
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    let (rings, _) = keyrings(unlocked, &chain, case).await?;
+    let (entries, head) = fetch_verified(unlocked, profile, &chain, case).await?;
+    let mut view = CaseView {
+        case_id: case.to_hex(),
+        readable: rings.keys().copied().collect(),
+        head,
+        ..Default::default()
+    };
+    for (entry, wrap) in &entries {
+        let header = parse_entry(entry)?;
+        let (author, _) = chain
+            .author_by_key_id(header.author)
+            .expect("checked in fetch_verified");
+        let author_name = author.name.clone();
+        let compartment = header.address.compartment;
+        let body = match (rings.get(&compartment), wrap) {
+            (Some(ring), Some(wrap)) => {
+                let opened = open_record(entry, wrap, &header.address, ring, author.author_key())?;
+                Some(
+                    serde_json::from_slice::<RecordBody>(&opened.plaintext).map_err(|_| {
+                        ClientError::Protocol(format!(
+                            "entry {} holds a record this client does not understand",
+                            header.seq
+                        ))
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        match &body {
+            Some(RecordBody::Fields { fields }) => {
+                let slot = view.fields.entry(compartment).or_default();
+                for (name, value) in fields {
+                    let f = slot.entry(name.clone()).or_default();
+                    if f.seq > 0 || !f.value.is_empty() || !f.set_by.is_empty() {
+                        f.replaced.push((f.value.clone(), f.set_by.clone(), f.seq));
+                    }
+                    f.value = value.clone();
+                    f.set_by = author_name.clone();
+                    f.seq = header.seq;
+                }
+            }
+            Some(RecordBody::Note { text }) => {
+                view.notes
+                    .push((compartment, author_name.clone(), text.clone(), header.seq))
+            }
+            None => {}
+        }
+        view.history.push(HistoryItem {
+            seq: header.seq,
+            compartment,
+            author: author_name,
+            body,
+        });
+    }
+    Ok(view)
+}
+
+/// The cases this member holds a grant for.
+pub async fn case_ids(unlocked: &Unlocked) -> Result<Vec<ObjectId>> {
+    let mut out = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let page = unlocked.api.cases(after.as_deref()).await?;
+        for c in &page.cases {
+            out.push(parse_case_id(&c.case_id)?);
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Grant compartments of a case to another member.
+pub async fn share(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+    with: &str,
+    compartments: &[Compartment],
+) -> Result<()> {
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    let member = chain
+        .member_by_name(with)
+        .ok_or_else(|| ClientError::Refused(format!("no member named '{with}'")))?
+        .clone();
+    let (rings, all) = keyrings(unlocked, &chain, case).await?;
+    let mut grants = vec![];
+    for &compartment in compartments {
+        let key = rings
+            .get(&compartment)
+            .and_then(Keyring::newest)
+            .ok_or_else(|| {
+                ClientError::Refused(format!(
+                    "you hold no key for {compartment}, so you cannot share it"
+                ))
+            })?;
+        let already = all.grants.iter().any(|g| {
+            g.recipient == member.account.to_hex()
+                && g.compartment == compartment.code()
+                && g.generation == key.generation()
+        });
+        if already {
+            continue;
+        }
+        let grant = seal_grant(
+            case_ref(unlocked, case, compartment),
+            key,
+            &member.keys,
+            &unlocked.keys,
+            &mut OsRng,
+        )?;
+        grants.push(p::GrantUpload {
+            recipient: member.account.to_hex(),
+            grant: b64(&grant),
+        });
+    }
+    if grants.is_empty() {
+        return Ok(());
+    }
+    unlocked
+        .api
+        .change_grants(
+            &case.to_hex(),
+            &p::ChangeGrants {
+                grants,
+                rotations: vec![],
+                revoke: vec![],
+            },
+        )
+        .await
+}
+
+/// Take compartments away from a member: every generation they held is
+/// rotated; those who stay get the new key, which seals the old one, so they
+/// keep reading the history. Returns the compartments rotated.
+pub async fn unshare(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+    with: &str,
+    only: Option<&[Compartment]>,
+) -> Result<Vec<Compartment>> {
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    let leaving = chain
+        .member_by_name(with)
+        .map(|m| m.account)
+        .ok_or_else(|| ClientError::Refused(format!("no member named '{with}'")))?;
+    rotate_away(unlocked, &chain, case, leaving, only).await
+}
+
+/// Rotate every compartment of `case` that `leaving` holds (or the `only` ones).
+pub(crate) async fn rotate_away(
+    unlocked: &Unlocked,
+    chain: &MembershipState,
+    case: ObjectId,
+    leaving: AccountId,
+    only: Option<&[Compartment]>,
+) -> Result<Vec<Compartment>> {
+    if leaving == unlocked.account {
+        return Err(ClientError::Refused(
+            "you cannot unshare a case from yourself".into(),
+        ));
+    }
+    let (rings, all) = keyrings(unlocked, chain, case).await?;
+    let leaving_hex = leaving.to_hex();
+    let held: BTreeSet<Compartment> = all
+        .grants
+        .iter()
+        .filter(|g| g.recipient == leaving_hex)
+        .filter_map(|g| Compartment::from_code(g.compartment).ok())
+        .filter(|c| only.is_none_or(|o| o.contains(c)))
+        .collect();
+    let mut grants = vec![];
+    let mut rotations = vec![];
+    let mut revoke = vec![];
+    for &compartment in &held {
+        let newest_generation = all
+            .grants
+            .iter()
+            .filter(|g| g.compartment == compartment.code())
+            .map(|g| g.generation)
+            .max()
+            .unwrap_or(0);
+        let current = rings
+            .get(&compartment)
+            .and_then(|r| r.get(newest_generation).ok())
+            .ok_or_else(|| {
+                ClientError::Refused(format!(
+                    "you do not hold the newest key of {compartment}, so you cannot rotate it"
+                ))
+            })?;
+        let target = case_ref(unlocked, case, compartment);
+        let next = CompartmentKey::generate(newest_generation + 1, &mut OsRng);
+        rotations.push(b64(&seal_rotation(target, current, &next, &mut OsRng)));
+        let staying: BTreeSet<String> = all
+            .grants
+            .iter()
+            .filter(|g| g.compartment == compartment.code() && g.recipient != leaving_hex)
+            .map(|g| g.recipient.clone())
+            .collect();
+        for recipient in staying {
+            let Some(id) = AccountId::from_hex(&recipient) else {
+                continue;
+            };
+            // Only current members get the new key.
+            let Some(member) = chain.member(id) else {
+                continue;
+            };
+            let grant = seal_grant(target, &next, &member.keys, &unlocked.keys, &mut OsRng)?;
+            grants.push(p::GrantUpload {
+                recipient,
+                grant: b64(&grant),
+            });
+        }
+        revoke.push(p::Revoke {
+            recipient: leaving_hex.clone(),
+            compartment: compartment.code(),
+        });
+    }
+    if held.is_empty() {
+        return Ok(vec![]);
+    }
+    unlocked
+        .api
+        .change_grants(
+            &case.to_hex(),
+            &p::ChangeGrants {
+                grants,
+                rotations,
+                revoke,
+            },
+        )
+        .await?;
+    Ok(held.into_iter().collect())
+}
