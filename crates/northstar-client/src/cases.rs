@@ -582,3 +582,59 @@ pub(crate) async fn rotate_away(
         .await?;
     Ok(held.into_iter().collect())
 }
+
+impl CaseView {
+    /// Everything this member can read, as JSON: compartment → fields and notes.
+    pub fn readable_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for c in &self.readable {
+            let fields: serde_json::Map<String, serde_json::Value> = self
+                .fields
+                .get(c)
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.value.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let notes: Vec<serde_json::Value> = self
+                .notes
+                .iter()
+                .filter(|n| n.0 == *c)
+                .map(|n| serde_json::json!({"author": n.1, "text": n.2, "seq": n.3}))
+                .collect();
+            out.insert(
+                c.name().to_owned(),
+                serde_json::json!({"fields": fields, "notes": notes}),
+            );
+        }
+        serde_json::json!({"case_id": self.case_id, "compartments": out})
+    }
+
+    /// Whether any readable field value or note contains `needle` (case-insensitive).
+    pub fn matches(&self, needle: &str) -> bool {
+        let needle = needle.to_lowercase();
+        self.fields
+            .values()
+            .flat_map(|f| f.values())
+            .any(|v| v.value.to_lowercase().contains(&needle))
+            || self
+                .notes
+                .iter()
+                .any(|n| n.2.to_lowercase().contains(&needle))
+    }
+}
+
+/// Export what this member can read of a case as an age file to `recipients`.
+pub async fn export_case(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+    recipients: &[&str],
+) -> Result<Vec<u8>> {
+    let view = read_case(unlocked, profile, case).await?;
+    let json = serde_json::to_vec_pretty(&view.readable_json()).expect("JSON serializes");
+    Ok(northstar_crypto::export::export_to_recipients(
+        &json, recipients,
+    )?)
+}

@@ -2282,7 +2282,7 @@ pub async fn case_grants_and_rotations_are_listed_oldest_first(store: Arc<dyn St
     };
     let g50 = at(grant(c, 0, 0, f), 50);
     store
-        .create_case(&case_row(c, f), &[g50.clone()])
+        .create_case(&case_row(c, f), std::slice::from_ref(&g50))
         .await
         .unwrap();
     // Out of time order; equal times come in insertion order.
@@ -2303,7 +2303,12 @@ pub async fn case_grants_and_rotations_are_listed_oldest_first(store: Arc<dyn St
     let g30c = at(grant(c, 0, 1, f), 30);
     let r20b = rot_at(rotation(c, 2, 1), 20);
     store
-        .put_grants(&c, &[g30b.clone(), g30c.clone()], &[r20b.clone()], &[])
+        .put_grants(
+            &c,
+            &[g30b.clone(), g30c.clone()],
+            std::slice::from_ref(&r20b),
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2319,7 +2324,7 @@ pub async fn case_grants_and_rotations_are_listed_oldest_first(store: Arc<dyn St
     let other = id(0xca, 2);
     let g20 = at(grant(other, 0, 0, m), 20);
     store
-        .create_case(&case_row(other, f), &[g20.clone()])
+        .create_case(&case_row(other, f), std::slice::from_ref(&g20))
         .await
         .unwrap();
     assert_eq!(

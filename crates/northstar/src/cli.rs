@@ -110,6 +110,17 @@ pub enum CaseCommand {
         #[arg(long, value_delimiter = ',', required = true)]
         compartment: Vec<String>,
     },
+    /// Find cases whose readable fields or notes contain TEXT (case-insensitive).
+    Search { text: String },
+    /// Write an age file, openable with the `age` tool, holding every compartment you can read as JSON.
+    Export {
+        id: String,
+        /// An age X25519 recipient (age1…); repeat for several.
+        #[arg(long = "to", required = true)]
+        to: Vec<String>,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Take compartments away from a member: their keys are rotated.
     Unshare {
         id: String,

@@ -413,6 +413,56 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 format!("Shared {} of case {id} with '{with}'.", names.join(", ")),
             );
         }
+        CaseCommand::Search { text } => {
+            if text.trim().is_empty() {
+                bail!("search for at least one character");
+            }
+            let mut hits = vec![];
+            for id in cases::case_ids(&unlocked).await? {
+                let view = cases::read_case(&unlocked, profile, id).await?;
+                if view.matches(&text) {
+                    hits.push((
+                        id.to_hex(),
+                        view.field(Compartment::Summary, "alias")
+                            .unwrap_or("?")
+                            .to_owned(),
+                    ));
+                }
+            }
+            let json_hits: Vec<_> = hits
+                .iter()
+                .map(|(id, alias)| json!({"case_id": id, "alias": alias}))
+                .collect();
+            let lines = hits
+                .iter()
+                .map(|(id, alias)| format!("{id}  {alias}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                json!({"query": text, "cases": json_hits}),
+                if lines.is_empty() {
+                    "No case matches.".into()
+                } else {
+                    lines
+                },
+            );
+        }
+        CaseCommand::Export { id, to, out: path } => {
+            let recipients: Vec<&str> = to.iter().map(String::as_str).collect();
+            let file =
+                cases::export_case(&unlocked, profile, cases::parse_case_id(&id)?, &recipients)
+                    .await?;
+            std::fs::write(&path, &file)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            out.print(
+                json!({"case_id": id, "out": path.display().to_string(), "bytes": file.len()}),
+                format!(
+                    "Exported case {id} to {} (open it with: age -d -i KEYFILE {}).",
+                    path.display(),
+                    path.display()
+                ),
+            );
+        }
         CaseCommand::Unshare {
             id,
             with,
