@@ -638,3 +638,33 @@ pub async fn export_case(
         &json, recipients,
     )?)
 }
+
+/// What rotating a removed member out of every case achieved.
+#[derive(Debug, Default)]
+pub struct RemovalRotation {
+    /// Cases and the compartments whose keys were rotated.
+    pub rotated: Vec<(ObjectId, Vec<Compartment>)>,
+    /// Cases this member could not rotate (they do not hold the newest key), with why.
+    pub skipped: Vec<(ObjectId, String)>,
+}
+
+/// After a member is removed from the organization, rotate every compartment
+/// they held in every case this member can reach, so nothing written from now
+/// on opens with their keys.
+pub async fn rotate_after_removal(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    removed: AccountId,
+) -> Result<RemovalRotation> {
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    let mut outcome = RemovalRotation::default();
+    for case in case_ids(unlocked).await? {
+        match rotate_away(unlocked, &chain, case, removed, None).await {
+            Ok(rotated) if rotated.is_empty() => {}
+            Ok(rotated) => outcome.rotated.push((case, rotated)),
+            Err(ClientError::Refused(why)) => outcome.skipped.push((case, why)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(outcome)
+}

@@ -258,7 +258,11 @@ pub fn verify_member(
 }
 
 /// Remove a member: sign the removal link. The server ends their sessions at once.
-pub async fn remove_member(unlocked: &Unlocked, profile: &mut Profile, name: &str) -> Result<()> {
+pub async fn remove_member(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    name: &str,
+) -> Result<AccountId> {
     let chain = verified_chain(&unlocked.api, profile).await?;
     let me = chain
         .member(unlocked.account)
@@ -273,5 +277,5 @@ pub async fn remove_member(unlocked: &Unlocked, profile: &mut Profile, name: &st
         .ok_or_else(|| ClientError::Refused(format!("no member named '{name}'")))?;
     let account = member.account;
     append(unlocked, profile, LinkAction::Remove { account }).await?;
-    Ok(())
+    Ok(account)
 }

@@ -176,13 +176,35 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Member(MemberCommand::Remove { name }) => {
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
-            northstar_client::remove_member(&unlocked, &mut ctx.profile, &name).await?;
+            let removed =
+                northstar_client::remove_member(&unlocked, &mut ctx.profile, &name).await?;
+            let rotation =
+                northstar_client::cases::rotate_after_removal(&unlocked, &mut ctx.profile, removed)
+                    .await?;
+            let rotated: Vec<_> = rotation
+                .rotated
+                .iter()
+                .map(|(case, cs)| json!({"case_id": case.to_hex(), "compartments": cs.iter().map(|c| c.name()).collect::<Vec<_>>()}))
+                .collect();
+            let skipped: Vec<_> = rotation
+                .skipped
+                .iter()
+                .map(|(case, why)| json!({"case_id": case.to_hex(), "reason": why}))
+                .collect();
+            let mut text = format!(
+                "Removed '{name}' from the organization; their sessions have ended. \
+                 (They keep what they already downloaded.) Rotated their keys in {} case(s).",
+                rotated.len()
+            );
+            for (case, why) in &rotation.skipped {
+                text.push_str(&format!(
+                    "\nCould not rotate case {}: {why}. Ask a member who holds it.",
+                    case.to_hex()
+                ));
+            }
             out.print(
-                json!({"removed": name}),
-                format!(
-                    "Removed '{name}' from the organization; their sessions have ended. \
-                     (They keep what they already downloaded.)"
-                ),
+                json!({"removed": name, "rotated": rotated, "skipped": skipped}),
+                text,
             );
             Ok(())
         }

@@ -222,24 +222,97 @@ async fn compartments_share_unshare_and_nothing_at_rest() {
     let hits = carl.json(&url, &["case", "search", "oak"]);
     assert_eq!(hits["cases"].as_array().unwrap().len(), 1);
     let hits = carl.json(&url, &["case", "search", "Falcon"]);
-    assert_eq!(hits["cases"].as_array().unwrap().len(), 0, "carl cannot read the summary, so its alias does not match");
-    assert_eq!(ada.json(&url, &["case", "search", "falcon"])["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        hits["cases"].as_array().unwrap().len(),
+        0,
+        "carl cannot read the summary, so its alias does not match"
+    );
+    assert_eq!(
+        ada.json(&url, &["case", "search", "falcon"])["cases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // An export opens with the real age tool and holds exactly what carl can read.
     let identity = northstar_crypto::export::AgeIdentity::generate();
     let key_file = dir.path().join("export-key.txt");
     std::fs::write(&key_file, identity.to_secret_string().as_bytes()).unwrap();
     let out_file = dir.path().join("falcon.age");
-    carl.ok(&url, &["case", "export", &id, "--to", &identity.recipient(), "--out", out_file.to_str().unwrap()]);
-    let opened = std::process::Command::new("age").arg("-d").arg("-i").arg(&key_file).arg(&out_file).output().expect("the age tool");
-    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    carl.ok(
+        &url,
+        &[
+            "case",
+            "export",
+            &id,
+            "--to",
+            &identity.recipient(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    let opened = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key_file)
+        .arg(&out_file)
+        .output()
+        .expect("the age tool");
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
     let exported: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
-    let mut names: Vec<&str> = exported["compartments"].as_object().unwrap().keys().map(String::as_str).collect();
+    let mut names: Vec<&str> = exported["compartments"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     names.sort();
     assert_eq!(names, vec!["identity", "logistics"]);
-    assert_eq!(exported["compartments"]["identity"]["fields"]["legal_name"], "Ахмед Иванов");
-    let err = carl.fails(&url, &["case", "export", &id, "--to", "age1nope", "--out", out_file.to_str().unwrap()]);
+    assert_eq!(
+        exported["compartments"]["identity"]["fields"]["legal_name"],
+        "Ахмед Иванов"
+    );
+    let err = carl.fails(
+        &url,
+        &[
+            "case",
+            "export",
+            &id,
+            "--to",
+            "age1nope",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
     assert!(err.contains("not an age X25519 recipient"), "{err}");
+
+    // Removing carl from the organization rotates what he held in every case.
+    let removal = ada.json(&url, &["member", "remove", "carl"]);
+    let rotated = removal["rotated"].as_array().unwrap();
+    assert_eq!(rotated.len(), 1, "{removal}");
+    assert_eq!(
+        rotated[0]["compartments"],
+        serde_json::json!(["identity", "logistics"])
+    );
+    ada.ok(
+        &url,
+        &[
+            "case",
+            "set",
+            &id,
+            "identity.legal_name=Ахмед Иванов-Петров",
+        ],
+    );
+    let shown = ada.json(&url, &["case", "show", &id]);
+    assert_eq!(
+        shown["compartments"]["identity"]["fields"]["legal_name"],
+        "Ахмед Иванов-Петров"
+    );
 
     // Nothing written into any compartment is readable at rest or in the log.
     drop(server);
