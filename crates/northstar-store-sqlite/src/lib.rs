@@ -12,6 +12,9 @@
 //! instead of failing. Reads never wait (WAL).
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "tamper")]
+pub mod tamper;
+
 use std::path::Path;
 use std::time::Duration;
 
