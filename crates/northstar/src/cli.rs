@@ -67,6 +67,8 @@ pub enum Command {
     /// End-to-end encrypted cases.
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Fetch and verify the membership chain and every case you hold keys for.
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]

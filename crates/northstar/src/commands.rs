@@ -173,6 +173,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Case(command) => case_command(command, &cli.client, &out).await,
+        Command::Sync => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let unlocked = ctx.unlock().await?;
+            let chain = northstar_client::verified_chain(&unlocked.api, &mut ctx.profile).await?;
+            let mut cases = 0;
+            let mut entries = 0;
+            for id in northstar_client::cases::case_ids(&unlocked).await? {
+                let view =
+                    northstar_client::cases::read_case(&unlocked, &mut ctx.profile, id).await?;
+                cases += 1;
+                entries += view.history.len();
+            }
+            out.print(
+                json!({"members": chain.members().count(), "cases": cases, "entries": entries}),
+                format!(
+                    "Verified the membership chain ({} members) and {cases} case(s), {entries} entries.",
+                    chain.members().count()
+                ),
+            );
+            Ok(())
+        }
         Command::Member(MemberCommand::Remove { name }) => {
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
