@@ -94,8 +94,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             let seconds = valid_for_seconds.unwrap_or(valid_for_hours.saturating_mul(3600));
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
-            let approvals = northstar_client::approve_pending(&unlocked, &mut ctx.profile).await?;
-            report_approvals(&out, &approvals);
             let code = northstar_client::create_invite(&unlocked, role, seconds).await?;
             out.print(
                 json!({"role": role.name(), "valid_for_seconds": seconds, "code": code}),
@@ -126,13 +124,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Member(MemberCommand::List) => {
             let mut ctx = Context_::new(&cli.client)?;
+            // Unlocking as an admin admits whoever joined with this admin's invitations.
             let api = match ctx.unlock_if_admin().await? {
-                Some(unlocked) => {
-                    let approvals =
-                        northstar_client::approve_pending(&unlocked, &mut ctx.profile).await?;
-                    report_approvals(&out, &approvals);
-                    unlocked.api
-                }
+                Some(unlocked) => unlocked.api,
                 None => ctx.session().await?,
             };
             let chain = northstar_client::verified_chain(&api, &mut ctx.profile).await?;
@@ -532,10 +526,8 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
     Ok(())
 }
 
-fn report_approvals(out: &Output, approvals: &northstar_client::Approvals) {
-    if out.json {
-        return;
-    }
+/// Admissions go to standard error, so `--json` output stays one object.
+fn report_approvals(approvals: &northstar_client::Approvals) {
     for name in &approvals.admitted {
         eprintln!("Admitted '{name}', who joined with your invitation.");
     }
@@ -599,12 +591,28 @@ impl Context_ {
             .ok_or_else(|| ClientError::NotSignedIn.into())
     }
 
-    /// Sign in and unlock the keys (every command that signs or decrypts).
+    /// Sign in and unlock the keys (every command that signs or decrypts). An
+    /// admin's unlocked client also admits whoever joined with its invitations.
     async fn unlock(&mut self) -> Result<Unlocked> {
         let server = self.server()?;
         let user = self.username()?;
         let passphrase = passphrase()?;
-        Ok(northstar_client::login(&server, &mut self.profile, &user, &passphrase).await?)
+        let unlocked =
+            northstar_client::login(&server, &mut self.profile, &user, &passphrase).await?;
+        match northstar_client::approve_pending(&unlocked, &mut self.profile).await {
+            Ok(approvals) => report_approvals(&approvals),
+            // Not an admin, or not a member yet: nobody to admit.
+            Err(e)
+                if matches!(
+                    e.api_code(),
+                    Some(
+                        northstar_protocol::ErrorCode::Forbidden
+                            | northstar_protocol::ErrorCode::PendingApproval
+                    )
+                ) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(unlocked)
     }
 
     /// Unlock when this member is an admin and a passphrase is at hand (to admit joiners).

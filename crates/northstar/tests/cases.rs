@@ -85,7 +85,11 @@ async fn compartments_share_unshare_and_nothing_at_rest() {
 
     // sync verifies the membership chain and every case bob holds a key for.
     let synced = bob.json(&url, &["sync"]);
-    assert_eq!((synced["cases"].as_u64(), synced["members"].as_u64()), (Some(1), Some(3)), "{synced}");
+    assert_eq!(
+        (synced["cases"].as_u64(), synced["members"].as_u64()),
+        (Some(1), Some(3)),
+        "{synced}"
+    );
 
     // bob reads logistics and nothing else.
     let shown = bob.json(&url, &["case", "show", &id]);

@@ -249,10 +249,11 @@ impl Member {
             self.name,
             String::from_utf8_lossy(&out.stdout)
         );
-        assert!(
-            stderr.starts_with("error: ") && stderr.len() > 20,
-            "unclear error: {stderr:?}"
-        );
+        let error_line = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_default();
+        assert!(error_line.len() > 20, "unclear error: {stderr:?}");
         stderr
     }
 
