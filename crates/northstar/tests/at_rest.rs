@@ -22,23 +22,6 @@ fn encodings(bytes: &[u8]) -> Vec<Vec<u8>> {
     ]
 }
 
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn no_passphrase_or_private_key_reaches_the_database_or_the_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +63,7 @@ async fn no_passphrase_or_private_key_reaches_the_database_or_the_log() {
     drop(server); // stop writing before reading the files
 
     let mut scanned = 0;
-    let files: Vec<_> = files_under(&dir.path().join("s-data"))
+    let files: Vec<_> = support::files_under(&dir.path().join("s-data"))
         .into_iter()
         .chain([dir.path().join("s.log")])
         .collect();
@@ -90,7 +73,7 @@ async fn no_passphrase_or_private_key_reaches_the_database_or_the_log() {
         for (what, secret) in &secrets {
             for form in encodings(secret) {
                 assert!(
-                    !contains(&data, &form),
+                    !support::contains(&data, &form),
                     "{what} found in {}",
                     file.display()
                 );

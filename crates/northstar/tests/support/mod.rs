@@ -287,3 +287,22 @@ pub fn org_with(server: &str, dir: &Path, members: &[(&str, &str)]) -> (Member, 
     ada.ok(server, &["member", "list"]);
     (ada, joined)
 }
+
+/// Every file below `dir`, for the scans of what is at rest.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
