@@ -32,6 +32,9 @@ pub mod paths {
     pub const CASE_ENTRIES: &str = "/api/cases/{case_id}/entries";
     /// `GET` every grant and rotation link of the case; `POST` shares or unshares.
     pub const CASE_GRANTS: &str = "/api/cases/{case_id}/grants";
+    /// `POST` many cases at once: heads, the caller's grants, rotation links
+    /// and entries from where the caller has them.
+    pub const CASES_SYNC: &str = "/api/cases/sync";
 
     pub fn case_entries(case_id: &str) -> String {
         CASE_ENTRIES.replace("{case_id}", case_id)
@@ -439,6 +442,38 @@ pub struct ChangeGrants {
     pub rotations: Vec<String>,
     #[serde(default)]
     pub revoke: Vec<Revoke>,
+}
+
+/// One case to sync, from the first entry the caller does not have yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SyncWant {
+    pub case_id: String,
+    #[serde(default)]
+    pub from: u64,
+}
+
+/// Up to 256 cases, each once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SyncRequest {
+    pub cases: Vec<SyncWant>,
+}
+
+/// What the caller may sync of one case. `grants` are the caller's own.
+/// `entries` may stop short of `head.len` (the server's page ran out): ask
+/// again from the next position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseBundle {
+    pub head: CaseHead,
+    pub grants: Vec<GrantInfo>,
+    pub rotations: Vec<RotationInfo>,
+    pub entries: Vec<Entry>,
+}
+
+/// The asked cases the caller holds a grant for, in case id order; the
+/// others are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SyncResponse {
+    pub cases: Vec<CaseBundle>,
 }
 
 #[cfg(test)]

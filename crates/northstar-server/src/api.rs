@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
                 .get(crate::cases::entries)
                 .layer(DefaultBodyLimit::max(2 * crate::cases::MAX_ENTRY_BYTES)),
         )
+        .route(paths::CASES_SYNC, post(crate::cases::sync))
         .route(
             paths::CASE_GRANTS,
             post(crate::cases::change_grants).get(crate::cases::grants),

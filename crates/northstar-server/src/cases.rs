@@ -298,6 +298,79 @@ pub async fn entries(
     }))
 }
 
+/// The most entries, and about the most entry bytes, one sync response carries.
+const SYNC_ENTRY_LIMIT: u32 = 2000;
+const SYNC_BYTE_BUDGET: usize = 8 << 20;
+
+fn grant_info(g: GrantRow) -> p::GrantInfo {
+    p::GrantInfo {
+        compartment: g.compartment,
+        generation: g.generation,
+        recipient: hex(&g.recipient),
+        granted_by: hex(&g.granted_by),
+        grant: b64(&g.grant),
+    }
+}
+
+fn rotation_info(r: RotationRow) -> p::RotationInfo {
+    p::RotationInfo {
+        compartment: r.compartment,
+        new_generation: r.new_generation,
+        link: b64(&r.link),
+    }
+}
+
+/// Sync many cases in one round trip: for each asked case the caller holds a
+/// grant for, its head, the caller's grants, the rotation links and the
+/// entries from `from` (wraps only for granted compartments).
+#[utoipa::path(post, path = "/api/cases/sync", request_body = p::SyncRequest,
+    responses((status = 200, body = p::SyncResponse), (status = 400, body = p::ErrorBody)))]
+pub async fn sync(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(req): ApiJson<p::SyncRequest>,
+) -> ApiResult<axum::Json<p::SyncResponse>> {
+    let wanted = req
+        .cases
+        .iter()
+        .map(|w| Ok((id_from_hex("case_id", &w.case_id)?, w.from)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let bundles = state
+        .store
+        .case_bundles(&authed.account.account_id, &wanted, SYNC_ENTRY_LIMIT)
+        .await?;
+    let mut budget = SYNC_BYTE_BUDGET;
+    let mut cases = Vec::with_capacity(bundles.len());
+    for b in bundles {
+        let granted: Vec<u8> = b.grants.iter().map(|g| g.compartment).collect();
+        let mut entries = Vec::with_capacity(b.entries.len());
+        for r in b.entries {
+            // Entries are a prefix from `from` in every case: once the budget
+            // is spent, the rest of this case and every later case wait.
+            if budget < r.entry.len() {
+                budget = 0;
+                break;
+            }
+            budget -= r.entry.len();
+            entries.push(p::Entry {
+                seq: r.seq,
+                entry: b64(&r.entry),
+                wrap: r
+                    .wrap
+                    .filter(|_| granted.contains(&r.compartment))
+                    .map(|w| b64(&w)),
+            });
+        }
+        cases.push(p::CaseBundle {
+            head: head(&b.case),
+            grants: b.grants.into_iter().map(grant_info).collect(),
+            rotations: b.rotations.into_iter().map(rotation_info).collect(),
+            entries,
+        });
+    }
+    Ok(axum::Json(p::SyncResponse { cases }))
+}
+
 #[utoipa::path(get, path = "/api/cases/{case_id}/grants", params(("case_id" = String, Path)),
     responses((status = 200, body = p::CaseGrants), (status = 404, body = p::ErrorBody)))]
 pub async fn grants(
@@ -310,24 +383,8 @@ pub async fn grants(
     let grants = state.store.case_grants(&case_id).await?;
     let rotations = state.store.case_rotations(&case_id).await?;
     Ok(axum::Json(p::CaseGrants {
-        grants: grants
-            .into_iter()
-            .map(|g| p::GrantInfo {
-                compartment: g.compartment,
-                generation: g.generation,
-                recipient: hex(&g.recipient),
-                granted_by: hex(&g.granted_by),
-                grant: b64(&g.grant),
-            })
-            .collect(),
-        rotations: rotations
-            .into_iter()
-            .map(|r| p::RotationInfo {
-                compartment: r.compartment,
-                new_generation: r.new_generation,
-                link: b64(&r.link),
-            })
-            .collect(),
+        grants: grants.into_iter().map(grant_info).collect(),
+        rotations: rotations.into_iter().map(rotation_info).collect(),
     }))
 }
 

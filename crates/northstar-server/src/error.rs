@@ -55,6 +55,7 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate => ErrorCode::Conflict,
             StoreError::Conflict { .. } => ErrorCode::Conflict,
             StoreError::NotFound => ErrorCode::NotFound,
+            StoreError::Invalid(_) => ErrorCode::BadRequest,
             StoreError::Backend(_) => ErrorCode::Internal,
         };
         let message = match code {

@@ -31,6 +31,7 @@ use northstar_protocol as p;
         crate::cases::entries,
         crate::cases::grants,
         crate::cases::change_grants,
+        crate::cases::sync,
     ),
     components(schemas(p::ErrorBody, p::ErrorCode))
 )]

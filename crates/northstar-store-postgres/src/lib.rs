@@ -28,7 +28,7 @@
 use async_trait::async_trait;
 use northstar_store::{
     AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
-    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
+    CaseBundle, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -1154,5 +1154,86 @@ impl Store for PostgresStore {
         .iter()
         .map(grant_from)
         .collect()
+    }
+    async fn case_bundles(
+        &self,
+        account_id: &Id,
+        wanted: &[(Id, u64)],
+        entry_limit: u32,
+    ) -> Result<Vec<CaseBundle>, StoreError> {
+        const WHAT: &str = "reading cases to sync";
+        northstar_store::check_bundle_request(wanted)?;
+        if wanted.is_empty() {
+            return Ok(vec![]);
+        }
+        let ids: Vec<Vec<u8>> = wanted.iter().map(|(id, _)| id.to_vec()).collect();
+        // No entry sits beyond i64::MAX.
+        let froms: Vec<i64> = wanted
+            .iter()
+            .map(|(_, from)| i64::try_from(*from).unwrap_or(i64::MAX))
+            .collect();
+        let fail = |e: sqlx::Error| sql(WHAT, &e).into_store();
+        // One snapshot for all four reads, so entries and heads agree.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(fail)?;
+        let cases = sqlx::query(select_case!(
+            "WHERE case_id = ANY($1) AND case_id IN \
+             (SELECT case_id FROM grants WHERE recipient = $2 AND case_id = ANY($1)) \
+             ORDER BY case_id ASC"
+        ))
+        .bind(&ids)
+        .bind(&account_id[..])
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(case_from)
+        .collect::<Result<Vec<_>, _>>()?;
+        let grants = sqlx::query(select_grant!(
+            "WHERE recipient = $1 AND case_id = ANY($2) \
+             ORDER BY case_id ASC, created_at ASC, position ASC"
+        ))
+        .bind(&account_id[..])
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(grant_from)
+        .collect::<Result<Vec<_>, _>>()?;
+        let granted: Vec<Vec<u8>> = cases.iter().map(|c| c.case_id.to_vec()).collect();
+        let rotations = sqlx::query(select_rotation!(
+            "WHERE case_id = ANY($1) ORDER BY case_id ASC, created_at ASC, position ASC"
+        ))
+        .bind(&granted)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(rotation_from)
+        .collect::<Result<Vec<_>, _>>()?;
+        let entries = sqlx::query(select_entry!(
+            "WHERE case_id = ANY($3) AND EXISTS (SELECT 1 FROM unnest($1::bytea[], $2::bigint[]) \
+             AS wanted (case_id, from_seq) \
+             WHERE wanted.case_id = case_entries.case_id AND case_entries.seq >= wanted.from_seq) \
+             ORDER BY case_id ASC, seq ASC LIMIT $4"
+        ))
+        .bind(&ids)
+        .bind(&froms)
+        .bind(&granted)
+        .bind(i64::from(entry_limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(entry_from)
+        .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await.map_err(fail)?;
+        Ok(northstar_store::assemble_bundles(
+            cases, grants, rotations, entries,
+        ))
     }
 }

@@ -21,14 +21,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use northstar_store::{
     AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
-    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
+    CaseBundle, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 /// How long a writer waits for another writer's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -1062,6 +1062,97 @@ impl Store for SqliteStore {
         .iter()
         .map(grant_from)
         .collect()
+    }
+    async fn case_bundles(
+        &self,
+        account_id: &Id,
+        wanted: &[(Id, u64)],
+        entry_limit: u32,
+    ) -> Result<Vec<CaseBundle>, StoreError> {
+        const WHAT: &str = "reading cases to sync";
+        northstar_store::check_bundle_request(wanted)?;
+        if wanted.is_empty() {
+            return Ok(vec![]);
+        }
+        // A deferred transaction: one WAL snapshot for all four reads.
+        let mut tx = self.pool.begin().await.map_err(|e| sql_error(WHAT, &e))?;
+        let in_list = |q: &mut QueryBuilder<Sqlite>| {
+            q.push("(");
+            let mut ids = q.separated(", ");
+            for (id, _) in wanted {
+                ids.push_bind(id.to_vec());
+            }
+            ids.push_unseparated(")");
+        };
+        let mut q = QueryBuilder::new(select_case!("WHERE case_id IN "));
+        in_list(&mut q);
+        q.push(" AND case_id IN (SELECT case_id FROM grants WHERE recipient = ")
+            .push_bind(account_id.to_vec())
+            .push(") ORDER BY case_id ASC");
+        let cases = q
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .iter()
+            .map(case_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let granted: std::collections::HashSet<Id> = cases.iter().map(|c| c.case_id).collect();
+        let mut q = QueryBuilder::new(select_grant!("WHERE recipient = "));
+        q.push_bind(account_id.to_vec()).push(" AND case_id IN ");
+        in_list(&mut q);
+        q.push(" ORDER BY case_id ASC, created_at ASC, position ASC");
+        let grants = q
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .iter()
+            .map(grant_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut q = QueryBuilder::new(select_rotation!("WHERE case_id IN "));
+        in_list(&mut q);
+        q.push(" ORDER BY case_id ASC, created_at ASC, position ASC");
+        let rotations = q
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .iter()
+            .map(rotation_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut entries = vec![];
+        let asked: Vec<&(Id, u64)> = wanted
+            .iter()
+            .filter(|(id, _)| granted.contains(id))
+            .collect();
+        if !asked.is_empty() {
+            let mut q = QueryBuilder::new(select_entry!("WHERE "));
+            let mut terms = q.separated(" OR ");
+            for (id, from) in &asked {
+                // No entry sits beyond i64::MAX.
+                let from = i64::try_from(*from).unwrap_or(i64::MAX);
+                terms.push("(case_id = ");
+                terms.push_bind_unseparated(id.to_vec());
+                terms.push_unseparated(" AND seq >= ");
+                terms.push_bind_unseparated(from);
+                terms.push_unseparated(")");
+            }
+            q.push(" ORDER BY case_id ASC, seq ASC LIMIT ")
+                .push_bind(i64::from(entry_limit));
+            entries = q
+                .build()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| sql_error(WHAT, &e))?
+                .iter()
+                .map(entry_from)
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        tx.commit().await.map_err(|e| sql_error(WHAT, &e))?;
+        Ok(northstar_store::assemble_bundles(
+            cases, grants, rotations, entries,
+        ))
     }
 }
 

@@ -85,6 +85,7 @@ behaviours!(
     cases_for_account_lists_cases_with_a_grant_in_id_order,
     case_grants_and_rotations_are_listed_oldest_first,
     case_blobs_round_trip_byte_exact,
+    case_bundles_hold_the_callers_grants_and_entries_from_where_asked,
 );
 
 /// Run every behaviour, each against its own fresh store from `fresh`.
@@ -147,6 +148,7 @@ macro_rules! conformance_tests {
             cases_for_account_lists_cases_with_a_grant_in_id_order,
             case_grants_and_rotations_are_listed_oldest_first,
             case_blobs_round_trip_byte_exact,
+            case_bundles_hold_the_callers_grants_and_entries_from_where_asked,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -2435,4 +2437,91 @@ pub async fn case_blobs_round_trip_byte_exact(store: Arc<dyn Store>) {
             ..case
         }]
     );
+}
+
+pub async fn case_bundles_hold_the_callers_grants_and_entries_from_where_asked(
+    store: Arc<dyn Store>,
+) {
+    let f = found(&*store).await.account_id;
+    let m = invite_and_join(&*store, 1, "member", T0).await.account_id;
+    let shared = open_case(&*store, 1, &[f, m]).await.case_id;
+    let private = open_case(&*store, 2, &[f]).await.case_id;
+    let quiet = open_case(&*store, 3, &[m]).await.case_id;
+    for seq in 0..5 {
+        store
+            .append_case_entry(&entry(shared, seq, seq as u8), &head(1, seq as u8))
+            .await
+            .unwrap();
+    }
+    store
+        .append_case_entry(&entry(private, 0, 9), &head(2, 0))
+        .await
+        .unwrap();
+    store
+        .put_grants(&shared, &[grant(shared, 1, 0, f)], &[rotation(shared, 0, 1)], &[])
+        .await
+        .unwrap();
+
+    // The member asks for all three, the shared one from position 2: the
+    // private case is left out as if it did not exist.
+    let bundles = store
+        .case_bundles(&m, &[(private, 0), (shared, 2), (quiet, 0)], 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        bundles.iter().map(|b| b.case.case_id).collect::<Vec<_>>(),
+        vec![shared, quiet],
+        "in case id order, without the case the member holds no grant for"
+    );
+    let b = &bundles[0];
+    assert_eq!(b.case.len, 5);
+    assert_eq!(b.case.head_hash, head(1, 4));
+    assert_eq!(b.grants, vec![grant(shared, 0, 0, m)], "only the caller's grants");
+    assert_eq!(b.rotations, vec![rotation(shared, 0, 1)]);
+    assert_eq!(
+        b.entries,
+        (2..5).map(|s| entry(shared, s, s as u8)).collect::<Vec<_>>()
+    );
+    assert!(bundles[1].entries.is_empty());
+    assert_eq!(bundles[1].grants, vec![grant(quiet, 0, 0, m)]);
+
+    // The entry limit counts across cases, in (case, seq) order.
+    let limited = store
+        .case_bundles(&f, &[(shared, 0), (private, 0)], 3)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+    assert_eq!(limited[0].entries.len(), 3);
+    assert!(limited[1].entries.is_empty());
+    assert_eq!(limited[1].case.len, 1, "the head still tells what is missing");
+    assert_eq!(limited[0].grants.len(), 2, "the founder's two grants");
+
+    // From beyond the end, and from a position no entry reaches.
+    let beyond = store
+        .case_bundles(&f, &[(shared, 5), (private, u64::MAX)], 1000)
+        .await
+        .unwrap();
+    assert!(beyond.iter().all(|b| b.entries.is_empty()));
+    assert!(store.case_bundles(&f, &[], 1000).await.unwrap().is_empty());
+    assert!(
+        store
+            .case_bundles(&f, &[(id(0xee, 1), 0)], 1000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an unknown case is left out"
+    );
+
+    // Too many cases, or one twice, are refused.
+    let many: Vec<(Id, u64)> = (0..=crate::MAX_BUNDLE_CASES)
+        .map(|i| (id(0x5a, (i % 256) as u8).map(|b| b ^ (i / 256) as u8), 0))
+        .collect();
+    assert!(matches!(
+        store.case_bundles(&f, &many, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.case_bundles(&f, &[(shared, 0), (shared, 1)], 10).await,
+        Err(StoreError::Invalid(_))
+    ));
 }

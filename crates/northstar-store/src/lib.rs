@@ -49,6 +49,8 @@ pub enum StoreError {
     Conflict { expected: u64, actual: u64 },
     #[error("no such object")]
     NotFound,
+    #[error("invalid request: {0}")]
+    Invalid(&'static str),
     #[error("database error: {0}")]
     Backend(String),
 }
@@ -176,6 +178,74 @@ pub struct RotationRow {
     pub new_generation: u32,
     pub link: Vec<u8>,
     pub created_at: Time,
+}
+
+/// What a member syncs of one case: its head, the member's own grants, the
+/// case's rotation links, and entries from a position on. Read in one
+/// snapshot, so the entries and the head agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseBundle {
+    pub case: CaseRow,
+    /// The grants addressed to the syncing account only.
+    pub grants: Vec<GrantRow>,
+    pub rotations: Vec<RotationRow>,
+    /// Entries with `seq >= from`, in order; fewer than the head when the
+    /// call's entry limit ran out (the caller asks again from where it stopped).
+    pub entries: Vec<CaseEntryRow>,
+}
+
+/// The most cases one `case_bundles` call takes.
+pub const MAX_BUNDLE_CASES: usize = 256;
+
+/// Group the rows a backend read for `case_bundles` into bundles, one per
+/// case row, in the order of `cases` (each backend sorts by case id).
+pub fn assemble_bundles(
+    cases: Vec<CaseRow>,
+    grants: Vec<GrantRow>,
+    rotations: Vec<RotationRow>,
+    entries: Vec<CaseEntryRow>,
+) -> Vec<CaseBundle> {
+    let mut bundles: Vec<CaseBundle> = cases
+        .into_iter()
+        .map(|case| CaseBundle {
+            case,
+            grants: vec![],
+            rotations: vec![],
+            entries: vec![],
+        })
+        .collect();
+    let index: std::collections::HashMap<Id, usize> = bundles
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.case.case_id, i))
+        .collect();
+    for g in grants {
+        if let Some(&i) = index.get(&g.case_id) {
+            bundles[i].grants.push(g);
+        }
+    }
+    for r in rotations {
+        if let Some(&i) = index.get(&r.case_id) {
+            bundles[i].rotations.push(r);
+        }
+    }
+    for e in entries {
+        if let Some(&i) = index.get(&e.case_id) {
+            bundles[i].entries.push(e);
+        }
+    }
+    bundles
+}
+
+/// Refuse a `case_bundles` request that is too large or names a case twice.
+pub fn check_bundle_request(wanted: &[(Id, u64)]) -> Result<(), StoreError> {
+    let distinct: std::collections::HashSet<&Id> = wanted.iter().map(|(id, _)| id).collect();
+    if wanted.len() > MAX_BUNDLE_CASES || distinct.len() != wanted.len() {
+        return Err(StoreError::Invalid(
+            "a sync request names at most 256 cases, each once",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,4 +417,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<CaseRow>, StoreError>;
     /// Every grant an account holds, oldest first.
     async fn grants_for_account(&self, account_id: &Id) -> Result<Vec<GrantRow>, StoreError>;
+    /// For each `(case, from)` in `wanted` (at most [`MAX_BUNDLE_CASES`], no
+    /// case twice) that `account_id` holds a grant for, its bundle, in order
+    /// of case id; cases it holds no grant for are left out. At most
+    /// `entry_limit` entries in all, taken in order of (case id, seq).
+    async fn case_bundles(
+        &self,
+        account_id: &Id,
+        wanted: &[(Id, u64)],
+        entry_limit: u32,
+    ) -> Result<Vec<CaseBundle>, StoreError>;
 }
