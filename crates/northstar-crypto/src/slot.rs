@@ -64,6 +64,9 @@ pub enum SlotKind {
     Password,
     /// A printed recovery secret.
     Recovery,
+    /// A device's offline unlock: [`device_unlock_secret`] of the passphrase.
+    /// It lives only in that device's profile, next to the local cache.
+    Device,
 }
 
 impl SlotKind {
@@ -71,12 +74,14 @@ impl SlotKind {
         match self {
             SlotKind::Password => 1,
             SlotKind::Recovery => 2,
+            SlotKind::Device => 3,
         }
     }
     fn from_code(code: u8) -> Option<Self> {
         match code {
             1 => Some(SlotKind::Password),
             2 => Some(SlotKind::Recovery),
+            3 => Some(SlotKind::Device),
             _ => None,
         }
     }
@@ -84,6 +89,7 @@ impl SlotKind {
         match self {
             SlotKind::Password => b"northstar/v1/slot/password",
             SlotKind::Recovery => b"northstar/v1/slot/recovery",
+            SlotKind::Device => b"northstar/v1/slot/device",
         }
     }
 }
@@ -166,6 +172,28 @@ pub fn open_slot(
     root.copy_from_slice(&pt);
     pt.zeroize();
     Ok(RootKey(root))
+}
+
+/// The secret that opens a device slot: Argon2id v1.3 of the passphrase with
+/// the slot id as salt, m = 64 MiB, t = 3, p = 4, 32 bytes — the same work
+/// factors as OPAQUE's, fixed in client code. A stolen profile still costs an
+/// attacker this much per passphrase guess.
+pub fn device_unlock_secret(
+    passphrase: &[u8],
+    slot_id: [u8; 16],
+) -> Result<zeroize::Zeroizing<[u8; 32]>, CryptoError> {
+    use crate::opaque::{ARGON2_M_KIB, ARGON2_P, ARGON2_T};
+    let params = argon2::Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32))
+        .expect("the fixed Argon2id parameters are valid");
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase, &slot_id, out.as_mut())
+        .map_err(|_| CryptoError::Malformed {
+            format: FORMAT,
+            reason: "the passphrase is too long to stretch",
+        })?;
+    Ok(out)
 }
 
 fn slot_key(

@@ -23,7 +23,7 @@ use northstar_crypto::identity::{
 };
 use northstar_crypto::membership::{LinkAction, MembershipState, found_organization, sign_link};
 use northstar_crypto::sig::{self, SigningSecret};
-use northstar_crypto::slot::{RootKey, SlotKind, open_slot, seal_slot};
+use northstar_crypto::slot::{RootKey, SlotKind, device_unlock_secret, open_slot, seal_slot};
 use northstar_crypto::{AccountId, ObjectId, OrgId, RecordId, words};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -120,6 +120,28 @@ fn gen_slot() -> Value {
             "root_key": h(root_bytes), "slot": h(&slot),
         }));
     }
+    // The device slot: its unlock secret is Argon2id of a passphrase.
+    let passphrase = "correct horse battery staple, but longer — Zürich 🌍";
+    let account = AccountId(bytes(&mut rng));
+    let slot_id: [u8; 16] = bytes(&mut rng);
+    let root_bytes: [u8; 32] = bytes(&mut rng);
+    let unlock = device_unlock_secret(passphrase.as_bytes(), slot_id).unwrap();
+    let mut replay = rng.clone();
+    let nonce: [u8; 24] = bytes(&mut replay);
+    let slot = seal_slot(
+        SlotKind::Device,
+        unlock.as_slice(),
+        account,
+        slot_id,
+        &RootKey::from_bytes(root_bytes),
+        &mut rng,
+    );
+    cases.push(json!({
+        "name": "device slot (Argon2id of the passphrase, salt = slot id)", "kind": "device",
+        "passphrase": passphrase, "unlock_secret": h(unlock.as_slice()),
+        "account_id": account.to_hex(), "slot_id": h(slot_id), "nonce": h(nonce),
+        "root_key": h(root_bytes), "slot": h(&slot),
+    }));
     json!({ "format": "NSSL v1 (docs/crypto.md §Slots)", "cases": cases })
 }
 
@@ -816,9 +838,14 @@ fn slot_vectors_open_to_their_root_keys() {
     for c in v["cases"].as_array().unwrap() {
         let kind = match c["kind"].as_str().unwrap() {
             "password" => SlotKind::Password,
+            "device" => SlotKind::Device,
             _ => SlotKind::Recovery,
         };
         let account = AccountId(hx16(&c["account_id"]));
+        if let Some(passphrase) = c["passphrase"].as_str() {
+            let secret = device_unlock_secret(passphrase.as_bytes(), hx16(&c["slot_id"])).unwrap();
+            assert_eq!(secret.to_vec(), hx(&c["unlock_secret"]), "Argon2id of the passphrase");
+        }
         let root = open_slot(&hx(&c["slot"]), kind, &hx(&c["unlock_secret"]), account).unwrap();
         // The root key is not printable; prove equality through a derived key.
         assert_eq!(

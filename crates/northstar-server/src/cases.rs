@@ -132,6 +132,7 @@ pub async fn create_case(
         created_at: now(),
         len: 0,
         head_hash: [0; 32],
+        keys_version: 0,
     };
     state.store.create_case(&case, &grants).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -363,7 +363,7 @@ async fn commit(tx: Transaction<'static, Postgres>, what: &str) -> Result<(), Fa
 macro_rules! select_case {
     ($tail:literal) => {
         concat!(
-            "SELECT case_id, created_by, created_at, len, head_hash FROM cases ",
+            "SELECT case_id, created_by, created_at, len, head_hash, keys_version FROM cases ",
             $tail
         )
     };
@@ -419,6 +419,7 @@ fn case_from(row: &PgRow) -> Result<CaseRow, StoreError> {
         head_hash: get::<Vec<u8>>(row, "head_hash")?
             .try_into()
             .map_err(|_| corrupt("head hash"))?,
+        keys_version: to_seq(get(row, "keys_version")?)?,
     })
 }
 
@@ -745,8 +746,11 @@ impl PostgresStore {
     ) -> Result<(), Failed> {
         const WHAT: &str = "changing grants";
         let mut tx = self.begin(WHAT).await?;
-        // One change to a case's grants at a time.
-        let case = sqlx::query("SELECT 1 FROM cases WHERE case_id = $1 FOR UPDATE")
+        // One change to a case's grants at a time (the update locks the row),
+        // and every change moves the case's keys version.
+        let case = sqlx::query(
+            "UPDATE cases SET keys_version = keys_version + 1 WHERE case_id = $1 RETURNING 1",
+        )
             .bind(&case_id[..])
             .fetch_optional(&mut *tx)
             .await

@@ -164,6 +164,7 @@ async fn two_servers_race_for_one_case_position_and_one_grant() {
         created_at: 1,
         len: 0,
         head_hash: [0; 32],
+        keys_version: 0,
     };
     b.create_case(&case, &[]).await.unwrap();
 

@@ -345,7 +345,7 @@ async fn apply_effect(
 macro_rules! select_case {
     ($tail:literal) => {
         concat!(
-            "SELECT case_id, created_by, created_at, len, head_hash FROM cases ",
+            "SELECT case_id, created_by, created_at, len, head_hash, keys_version FROM cases ",
             $tail
         )
     };
@@ -397,6 +397,7 @@ fn case_from(row: &SqliteRow) -> Result<CaseRow, StoreError> {
         head_hash: get::<Vec<u8>>(row, "head_hash")?
             .try_into()
             .map_err(|_| corrupt("head hash"))?,
+        keys_version: to_seq(get(row, "keys_version")?)?,
     })
 }
 
@@ -969,7 +970,10 @@ impl Store for SqliteStore {
         const WHAT: &str = "changing grants";
         all_of_case(case_id, grants, rotations)?;
         let mut tx = self.begin(WHAT).await?;
-        let case = sqlx::query("SELECT 1 FROM cases WHERE case_id = ?")
+        // Every change to the keys moves the case's keys version.
+        let case = sqlx::query(
+            "UPDATE cases SET keys_version = keys_version + 1 WHERE case_id = ? RETURNING 1",
+        )
             .bind(&case_id[..])
             .fetch_optional(&mut *tx)
             .await

@@ -272,6 +272,7 @@ async fn two_stores_on_one_file_let_one_case_append_win() {
         created_at: 1,
         len: 0,
         head_hash: [0; 32],
+        keys_version: 0,
     };
     b.create_case(&case, &[]).await.unwrap();
 

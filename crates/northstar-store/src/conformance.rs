@@ -1423,6 +1423,7 @@ fn case_row(case_id: Id, created_by: Id) -> CaseRow {
         created_at: T0,
         len: 0,
         head_hash: [0; 32],
+        keys_version: 0,
     }
 }
 
@@ -1877,6 +1878,12 @@ pub async fn put_grants_is_all_or_nothing(store: Arc<dyn Store>) {
     store.create_case(&case, &initial).await.unwrap();
     let rotations = vec![rotation(c, 0, 1)];
     store.put_grants(&c, &[], &rotations, &[]).await.unwrap();
+    // Every change to the keys moves the version; the refused ones below do not.
+    let case = CaseRow {
+        keys_version: 1,
+        ..case
+    };
+    assert_eq!(store.case(&c).await.unwrap(), Some(case.clone()));
 
     let unchanged = async |why: &str| {
         assert_keys(&*store, &c, &initial, &rotations, why).await;
@@ -2089,7 +2096,13 @@ pub async fn revocation_deletes_exactly_the_named_grants(store: Arc<dyn Store>) 
     // Still holding compartment 1 of the case.
     assert_eq!(
         store.cases_for_account(&m, None, 10).await.unwrap(),
-        vec![case.clone(), other_case.clone()]
+        vec![
+            CaseRow {
+                keys_version: 1,
+                ..case.clone()
+            },
+            other_case.clone()
+        ]
     );
 
     // Revoking what is not there is no error and changes nothing.
@@ -2132,8 +2145,14 @@ pub async fn revocation_deletes_exactly_the_named_grants(store: Arc<dyn Store>) 
         "after all revocations",
     )
     .await;
-    // The case itself stays.
-    assert_eq!(store.case(&c).await.unwrap(), Some(case));
+    // The case itself stays; each of the five calls moved its keys version.
+    assert_eq!(
+        store.case(&c).await.unwrap(),
+        Some(CaseRow {
+            keys_version: 5,
+            ..case
+        })
+    );
 }
 
 pub async fn racing_grant_puts_for_one_key_exactly_one_wins(store: Arc<dyn Store>) {
@@ -2244,10 +2263,18 @@ pub async fn cases_for_account_lists_cases_with_a_grant_in_id_order(store: Arc<d
         CaseRow {
             len: 1,
             head_hash: head(0xd, 0),
+            keys_version: 2,
             ..case_row(d, f)
+        },
+        "d's grants changed twice"
+    );
+    assert_eq!(
+        held[0],
+        CaseRow {
+            keys_version: 1,
+            ..case_row(lowest, f)
         }
     );
-    assert_eq!(held[0], case_row(lowest, f));
 
     // The member's grants, and no one else's.
     assert_eq!(
@@ -2434,6 +2461,7 @@ pub async fn case_blobs_round_trip_byte_exact(store: Arc<dyn Store>) {
         vec![CaseRow {
             len: 4,
             head_hash: heads[3],
+            keys_version: 1,
             ..case
         }]
     );

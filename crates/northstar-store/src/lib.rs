@@ -139,6 +139,9 @@ pub struct CaseRow {
     pub len: u64,
     /// The hash of the last entry (all zero while the chain is empty).
     pub head_hash: [u8; 32],
+    /// How many times the case's grants or rotation links changed (0 when
+    /// created): a cached copy with another version fetches its keys again.
+    pub keys_version: u64,
 }
 
 /// One sealed, signed entry of a case's chain, with the fields of its header

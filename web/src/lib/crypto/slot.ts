@@ -6,7 +6,8 @@
  * the 32-byte root key is sealed with XChaCha20-Poly1305 under it, the first
  * 38 bytes as associated data.
  */
-import { ascii, bytesEqual, concat, Reader, Writer } from './bytes.js';
+import { argon2id } from '@noble/hashes/argon2.js';
+import { ascii, bytesEqual, concat, Reader, utf8, Writer } from './bytes.js';
 import { contextMismatch, decryptFailed, malformed } from './errors.js';
 import { deriveKey, injectedOrRandom, randomBytes, xchachaOpen, xchachaSeal } from './kdf.js';
 
@@ -15,17 +16,39 @@ const VERSION = 1;
 const FORMAT = 'slot';
 export const SLOT_LEN = 4 + 1 + 1 + 16 + 16 + 24 + 32 + 16;
 
-/** What unlocks a slot: the OPAQUE export key of a password login, or a printed recovery secret. */
-export type SlotKind = 'password' | 'recovery';
+/**
+ * What unlocks a slot: the OPAQUE export key of a password login, a printed
+ * recovery secret, or a device's offline unlock ({@link deviceUnlockSecret} of
+ * a passphrase, kept only in that device's profile next to the local cache).
+ */
+export type SlotKind = 'password' | 'recovery' | 'device';
 
-const KIND_CODE: Record<SlotKind, number> = { password: 1, recovery: 2 };
+const KIND_CODE: Record<SlotKind, number> = { password: 1, recovery: 2, device: 3 };
 const KIND_LABEL: Record<SlotKind, string> = {
   password: 'northstar/v1/slot/password',
   recovery: 'northstar/v1/slot/recovery',
+  device: 'northstar/v1/slot/device',
 };
 
 function kindFromCode(code: number): SlotKind | undefined {
-  return code === 1 ? 'password' : code === 2 ? 'recovery' : undefined;
+  return code === 1 ? 'password' : code === 2 ? 'recovery' : code === 3 ? 'device' : undefined;
+}
+
+/** slot.rs takes these from opaque.rs: a device passphrase costs a guesser as much as a login password. */
+const ARGON2_M_KIB = 64 * 1024;
+const ARGON2_T = 3;
+const ARGON2_P = 4;
+
+/**
+ * The secret that opens a device slot: Argon2id v1.3 of the passphrase with
+ * the slot id as salt, m = 64 MiB, t = 3, p = 4, 32 bytes. A stolen profile
+ * still costs an attacker this much per passphrase guess. A string is taken
+ * as its UTF-8 bytes, unnormalised, exactly as Rust's `str::as_bytes`.
+ */
+export function deviceUnlockSecret(passphrase: string | Uint8Array, slotId: Uint8Array): Uint8Array {
+  if (slotId.length !== 16) throw new RangeError('slot id is 16 bytes');
+  const password = typeof passphrase === 'string' ? utf8.encode(passphrase) : passphrase;
+  return argon2id(password, slotId, { t: ARGON2_T, m: ARGON2_M_KIB, p: ARGON2_P, dkLen: 32, version: 0x13 });
 }
 
 /** A fresh 32-byte account root key. */

@@ -13,7 +13,7 @@ import { encodeLink, foundOrganization, linkHash, parseLink, signLink, verifyMem
 import { Keyring, openGrant, openRotation, parseGrantHeader, sealRotation, type CompartmentRef } from './grant.js';
 import { entryHash, openRecord, parseEntry, sealRecord, verifyEntry, type RecordAddress } from './envelope.js';
 import { checkServedHead, verifyChain } from './chain.js';
-import { openSlot, sealSlot, type SlotKind } from './slot.js';
+import { deviceUnlockSecret, openSlot, sealSlot, type SlotKind } from './slot.js';
 import * as sig from './sig.js';
 import { fingerprint } from './words.js';
 import { EFF_LARGE_WORDLIST } from './wordlist.js';
@@ -36,14 +36,24 @@ describe('slot.json', () => {
     nonce: string;
     root_key: string;
     slot: string;
+    /** Device slots only: the passphrase whose Argon2id is `unlock_secret`. */
+    passphrase?: string;
   }
   const v = readVectors<{ cases: SlotCase[] }>('slot.json');
 
-  it('has cases of both kinds', () => {
-    expect(v.cases.map((c) => c.kind).sort()).toEqual(expect.arrayContaining(['password', 'recovery']));
+  it('has cases of every kind', () => {
+    expect(v.cases.map((c) => c.kind).sort()).toEqual(expect.arrayContaining(['device', 'password', 'recovery']));
   });
 
   for (const c of v.cases) {
+    const passphrase = c.passphrase;
+    if (passphrase !== undefined) {
+      // 64 MiB of Argon2id in pure JS takes seconds: vitest.config.ts's 120 s timeout covers it.
+      it(`${c.name}: Argon2id of the passphrase is the unlock secret`, () => {
+        expect(toHex(deviceUnlockSecret(passphrase, h(c.slot_id)))).toBe(c.unlock_secret);
+      });
+    }
+
     it(`${c.name}: opens to the root key and re-seals to the same bytes`, () => {
       const root = openSlot(h(c.slot), c.kind, h(c.unlock_secret), h(c.account_id));
       expect(toHex(root)).toBe(c.root_key);
