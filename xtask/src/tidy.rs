@@ -55,7 +55,11 @@ pub fn io_crates_in(deps: &[String]) -> Vec<String> {
 }
 
 /// The only crates that may hold SQL or depend on a database driver.
-pub const STORE_CRATES: &[&str] = &["northstar-store-sqlite", "northstar-store-postgres"];
+pub const STORE_CRATES: &[&str] = &[
+    "northstar-store-sqlite",
+    "northstar-store-postgres",
+    "northstar-store-cache",
+];
 
 /// Words that only SQL text contains.
 const SQL_MARKERS: &[&str] = &[

@@ -13,7 +13,9 @@ use northstar_crypto::opaque::opaque_ke::{
     ClientLogin, ClientLoginFinishParameters, ClientRegistration,
     ClientRegistrationFinishParameters, CredentialResponse, RegistrationResponse,
 };
-use northstar_crypto::slot::{RootKey, SlotKind, open_slot, seal_slot};
+use northstar_crypto::slot::{
+    RootKey, SlotKind, open_device_slot, open_slot, seal_device_slot, seal_slot,
+};
 use northstar_crypto::{AccountId, OrgId};
 use northstar_protocol::{self as p};
 use rand::RngCore;
@@ -390,6 +392,10 @@ pub async fn login(
     d.opaque_server_key = Some(server_key);
     d.session_token = Some(done.session.token);
     d.session_expires_at = Some(done.session.expires_at);
+    d.last_unlock = Some(crate::now());
+    if d.device_slot.is_none() {
+        d.device_slot = Some(b64(&new_device_slot(passphrase, account, &root)?));
+    }
     profile.save()?;
     Ok(Unlocked {
         api,
@@ -400,6 +406,52 @@ pub async fn login(
         keys,
         org_root,
     })
+}
+
+/// Seal the root key into a slot this device opens with the passphrase alone.
+fn new_device_slot(passphrase: &str, account: AccountId, root: &RootKey) -> Result<Vec<u8>> {
+    let mut slot_id = [0u8; 16];
+    OsRng.fill_bytes(&mut slot_id);
+    Ok(seal_device_slot(
+        passphrase.as_bytes(),
+        account,
+        slot_id,
+        root,
+        &mut OsRng,
+    )?)
+}
+
+/// The keys that open the local cache, unlocked without the server.
+#[derive(Debug)]
+pub struct OfflineKeys {
+    pub account: AccountId,
+    pub org: OrgId,
+    pub root: RootKey,
+}
+
+/// Unlock this device's slot with the passphrase (no server involved): it
+/// opens the local cache only. A wrong passphrase gets the same message as a
+/// failed sign-in.
+pub fn unlock_offline(profile: &mut Profile, passphrase: &str) -> Result<OfflineKeys> {
+    let d = &profile.data;
+    let (Some(slot), Some(account), Some(org)) = (&d.device_slot, &d.account_id, &d.org_id) else {
+        return Err(ClientError::Refused(
+            "this profile has no offline copy: sign in once while the server is reachable".into(),
+        ));
+    };
+    let account = AccountId(unhex16("account_id", account)?);
+    let org = OrgId(unhex16("org_id", org)?);
+    let slot = unb64("device slot", slot)?;
+    let root = open_device_slot(&slot, passphrase.as_bytes(), account).map_err(|e| match e {
+        northstar_crypto::CryptoError::Decrypt { .. } => ClientError::WrongPassphrase,
+        other => ClientError::Profile {
+            path: profile.dir().display().to_string(),
+            reason: format!("the device slot is damaged ({other})"),
+        },
+    })?;
+    profile.data.last_unlock = Some(crate::now());
+    profile.save()?;
+    Ok(OfflineKeys { account, org, root })
 }
 
 /// Pin the organization on first sight; refuse a different one afterwards.

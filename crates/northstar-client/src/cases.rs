@@ -9,10 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use northstar_core::Compartment;
-use northstar_crypto::chain::{ChainHead, check_served_head, verify_chain};
-use northstar_crypto::envelope::{
-    ChainPosition, RecordAddress, entry_hash, open_record, parse_entry, seal_record,
-};
+use northstar_crypto::envelope::{ChainPosition, RecordAddress, seal_record};
 use northstar_crypto::grant::{
     CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_rotation,
 };
@@ -25,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::Unlocked;
 use crate::org::verified_chain;
 use crate::profile::Profile;
+use crate::sync::{self, Listing, LocalCache, Scope};
 use crate::{ClientError, Result, b64, unb64};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -35,7 +33,7 @@ pub enum RecordBody {
 }
 
 /// One entry of a case's history, as this member can see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryItem {
     pub seq: u64,
     pub compartment: Compartment,
@@ -45,7 +43,7 @@ pub struct HistoryItem {
 }
 
 /// A field's current value and the values it replaced.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FieldHistory {
     pub value: String,
     pub set_by: String,
@@ -55,17 +53,54 @@ pub struct FieldHistory {
 }
 
 /// A case as this member can read it, after every check.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CaseView {
     pub case_id: String,
     pub readable: BTreeSet<Compartment>,
     pub fields: BTreeMap<Compartment, BTreeMap<String, FieldHistory>>,
     pub notes: Vec<(Compartment, String, String, u64)>,
     pub history: Vec<HistoryItem>,
-    pub head: Option<ChainHead>,
+    /// The verified chain head: sequence number and hash (hex).
+    pub head: Option<(u64, String)>,
 }
 
 impl CaseView {
+    /// Fold the next entry of the chain: fields merge by chain order (the
+    /// later entry wins; the value it replaces stays in the history).
+    pub fn apply(
+        &mut self,
+        seq: u64,
+        compartment: Compartment,
+        author: String,
+        body: Option<RecordBody>,
+    ) {
+        match &body {
+            Some(RecordBody::Fields { fields }) => {
+                let slot = self.fields.entry(compartment).or_default();
+                for (name, value) in fields {
+                    let f = slot.entry(name.clone()).or_default();
+                    if !f.set_by.is_empty() {
+                        f.replaced.push((f.value.clone(), f.set_by.clone(), f.seq));
+                    }
+                    f.value = value.clone();
+                    f.set_by = author.clone();
+                    f.seq = seq;
+                }
+            }
+            Some(RecordBody::Note { text }) => {
+                self.notes
+                    .push((compartment, author.clone(), text.clone(), seq))
+            }
+            None => {}
+        }
+        self.history.push(HistoryItem {
+            seq,
+            compartment,
+            author,
+            body,
+        });
+    }
+
     pub fn field(&self, compartment: Compartment, name: &str) -> Option<&str> {
         self.fields
             .get(&compartment)?
@@ -184,81 +219,23 @@ pub async fn create_case(
     Ok(case)
 }
 
-/// Fetch every entry of a case and verify the chain against the highest head
-/// this profile has seen. Returns the raw entries (with wraps where granted).
-async fn fetch_verified(
-    unlocked: &Unlocked,
-    profile: &mut Profile,
-    chain: &MembershipState,
-    case: ObjectId,
-) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Option<ChainHead>)> {
-    let mut entries = vec![];
-    loop {
-        let page = unlocked
-            .api
-            .case_entries(&case.to_hex(), entries.len() as u64, 1000)
-            .await?;
-        let got = page.entries.len();
-        for e in page.entries {
-            entries.push((
-                unb64("entry", &e.entry)?,
-                e.wrap.as_deref().map(|w| unb64("wrap", w)).transpose()?,
-            ));
-        }
-        if got == 0 || entries.len() as u64 >= page.head.len {
-            break;
-        }
+/// The profile's local cache, opened with this account's key.
+pub async fn open_cache(unlocked: &Unlocked, profile: &Profile) -> Result<LocalCache> {
+    LocalCache::open(profile.dir(), &unlocked.root, unlocked.account).await
+}
+
+fn first_refusal(report: sync::SyncReport) -> Result<()> {
+    match report.refused.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
     }
-    let raw: Vec<&[u8]> = entries.iter().map(|(e, _)| e.as_slice()).collect();
-    let head = verify_chain(unlocked.org, case, None, &raw)?;
-    // Every entry is signed by someone who was a member.
-    for (e, _) in &entries {
-        let header = parse_entry(e)?;
-        let (author, _) = chain.author_by_key_id(header.author).ok_or_else(|| {
-            ClientError::ServerChanged(format!(
-                "entry {} is signed by a key that was never a member",
-                header.seq
-            ))
-        })?;
-        northstar_crypto::envelope::verify_entry(e, author.author_key())?;
-    }
-    let key = case.to_hex();
-    if let Some(known) = profile.data.case_heads.get(&key) {
-        let known = ChainHead {
-            seq: known.0,
-            hash: northstar_crypto::ids::from_hex::<32>(&known.1).ok_or_else(|| {
-                ClientError::Profile {
-                    path: profile.dir().display().to_string(),
-                    reason: "a case head is damaged".into(),
-                }
-            })?,
-        };
-        match head {
-            None => {
-                return Err(northstar_crypto::ChainError::Rollback {
-                    known: known.seq,
-                    served: 0,
-                }
-                .into());
-            }
-            Some(served) => {
-                check_served_head(known, served)?;
-                // The entry at the known position must be the one seen before.
-                let at_known = entries.get(known.seq as usize).map(|(e, _)| entry_hash(e));
-                if at_known != Some(known.hash) {
-                    return Err(northstar_crypto::ChainError::Fork { seq: known.seq }.into());
-                }
-            }
-        }
-    }
-    if let Some(h) = head {
-        profile
-            .data
-            .case_heads
-            .insert(key, (h.seq, northstar_crypto::ids::to_hex(&h.hash)));
-        profile.save()?;
-    }
-    Ok((entries, head))
+}
+
+fn no_such_case(case: ObjectId) -> ClientError {
+    ClientError::Refused(format!(
+        "no such case {}, or you hold no key for it",
+        case.to_hex()
+    ))
 }
 
 /// Seal a record into a compartment and append it, resealing on top of a
@@ -271,19 +248,20 @@ pub async fn append(
     body: &RecordBody,
 ) -> Result<u64> {
     let plaintext = serde_json::to_vec(body).expect("records serialize");
+    let cache = open_cache(unlocked, profile).await?;
+    let chain = verified_chain(&unlocked.api, profile).await?;
     for attempt in 0..5 {
-        let chain = verified_chain(&unlocked.api, profile).await?;
-        let (rings, _) = keyrings(unlocked, &chain, case).await?;
-        let key = rings
-            .get(&compartment)
-            .and_then(Keyring::newest)
-            .ok_or_else(|| {
-                ClientError::Refused(format!(
-                    "no access to the {compartment} compartment of this case"
-                ))
-            })?;
-        let (_, head) = fetch_verified(unlocked, profile, &chain, case).await?;
-        let position = match head {
+        first_refusal(sync::sync(unlocked, &cache, &chain, Scope::One(case)).await?)?;
+        let writable = cache
+            .writable(unlocked, &chain, case, compartment)
+            .await?
+            .ok_or_else(|| no_such_case(case))?;
+        let Some((generation, ring)) = writable.key else {
+            return Err(ClientError::Refused(format!(
+                "no access to the {compartment} compartment of this case"
+            )));
+        };
+        let position = match writable.head {
             Some(h) => ChainPosition {
                 seq: h.seq + 1,
                 prev_hash: h.hash,
@@ -303,7 +281,7 @@ pub async fn append(
             address,
             1,
             position,
-            key,
+            ring.get(generation)?,
             &unlocked.keys,
             &plaintext,
             &mut OsRng,
@@ -319,17 +297,7 @@ pub async fn append(
             )
             .await
         {
-            Ok(()) => {
-                profile.data.case_heads.insert(
-                    case.to_hex(),
-                    (
-                        position.seq,
-                        northstar_crypto::ids::to_hex(&entry_hash(&sealed.entry)),
-                    ),
-                );
-                profile.save()?;
-                return Ok(position.seq);
-            }
+            Ok(()) => return Ok(position.seq),
             Err(e) if e.api_code() == Some(ErrorCode::Conflict) && attempt < 4 => continue,
             Err(e) => return Err(e),
         }
@@ -337,70 +305,30 @@ pub async fn append(
     unreachable!("the last attempt returns")
 }
 
-/// Read a case: verify the chain and every signature, open what this member
-/// holds keys for, and fold the fields (later entries win).
+/// Read a case: fetch it whole, verify the chain, every signature and every
+/// key commitment, check it against the highest head seen before, open what
+/// this member holds keys for, and fold the fields (later entries win).
 pub async fn read_case(
     unlocked: &Unlocked,
     profile: &mut Profile,
     case: ObjectId,
 ) -> Result<CaseView> {
+    let cache = open_cache(unlocked, profile).await?;
     let chain = verified_chain(&unlocked.api, profile).await?;
-    let (rings, _) = keyrings(unlocked, &chain, case).await?;
-    let (entries, head) = fetch_verified(unlocked, profile, &chain, case).await?;
-    let mut view = CaseView {
-        case_id: case.to_hex(),
-        readable: rings.keys().copied().collect(),
-        head,
-        ..Default::default()
-    };
-    for (entry, wrap) in &entries {
-        let header = parse_entry(entry)?;
-        let (author, _) = chain
-            .author_by_key_id(header.author)
-            .expect("checked in fetch_verified");
-        let author_name = author.name.clone();
-        let compartment = header.address.compartment;
-        let body = match (rings.get(&compartment), wrap) {
-            (Some(ring), Some(wrap)) => {
-                let opened = open_record(entry, wrap, &header.address, ring, author.author_key())?;
-                Some(
-                    serde_json::from_slice::<RecordBody>(&opened.plaintext).map_err(|_| {
-                        ClientError::Protocol(format!(
-                            "entry {} holds a record this client does not understand",
-                            header.seq
-                        ))
-                    })?,
-                )
-            }
-            _ => None,
-        };
-        match &body {
-            Some(RecordBody::Fields { fields }) => {
-                let slot = view.fields.entry(compartment).or_default();
-                for (name, value) in fields {
-                    let f = slot.entry(name.clone()).or_default();
-                    if f.seq > 0 || !f.value.is_empty() || !f.set_by.is_empty() {
-                        f.replaced.push((f.value.clone(), f.set_by.clone(), f.seq));
-                    }
-                    f.value = value.clone();
-                    f.set_by = author_name.clone();
-                    f.seq = header.seq;
-                }
-            }
-            Some(RecordBody::Note { text }) => {
-                view.notes
-                    .push((compartment, author_name.clone(), text.clone(), header.seq))
-            }
-            None => {}
-        }
-        view.history.push(HistoryItem {
-            seq: header.seq,
-            compartment,
-            author: author_name,
-            body,
-        });
-    }
-    Ok(view)
+    first_refusal(sync::sync(unlocked, &cache, &chain, Scope::Full(case)).await?)?;
+    cache.view(case).await?.ok_or_else(|| no_such_case(case))
+}
+
+/// Sync every case into the cache, then list them from it.
+pub async fn list_cases(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+) -> Result<(Vec<Listing>, sync::SyncReport)> {
+    let cache = open_cache(unlocked, profile).await?;
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    let report = sync::sync(unlocked, &cache, &chain, Scope::All).await?;
+    let listings = cache.listings().await?;
+    Ok((listings, report))
 }
 
 /// The cases this member holds a grant for.
@@ -609,19 +537,6 @@ impl CaseView {
             );
         }
         serde_json::json!({"case_id": self.case_id, "compartments": out})
-    }
-
-    /// Whether any readable field value or note contains `needle` (case-insensitive).
-    pub fn matches(&self, needle: &str) -> bool {
-        let needle = needle.to_lowercase();
-        self.fields
-            .values()
-            .flat_map(|f| f.values())
-            .any(|v| v.value.to_lowercase().contains(&needle))
-            || self
-                .notes
-                .iter()
-                .any(|n| n.2.to_lowercase().contains(&needle))
     }
 }
 

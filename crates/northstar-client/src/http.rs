@@ -162,6 +162,9 @@ impl Api {
     pub async fn append_entry(&self, case_id: &str, b: &p::AppendEntry) -> Result<()> {
         self.post(&paths::case_entries(case_id), b).await
     }
+    pub async fn sync_cases(&self, b: &p::SyncRequest) -> Result<p::SyncResponse> {
+        self.post(paths::CASES_SYNC, b).await
+    }
     pub async fn case_grants(&self, case_id: &str) -> Result<p::CaseGrants> {
         self.get(&paths::case_grants(case_id)).await
     }

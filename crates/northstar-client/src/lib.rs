@@ -9,8 +9,9 @@ pub mod cases;
 mod http;
 mod org;
 mod profile;
+pub mod sync;
 
-pub use account::{Unlocked, join, login, logout, org_init, whoami};
+pub use account::{OfflineKeys, Unlocked, join, login, logout, org_init, unlock_offline, whoami};
 pub use http::Api;
 pub use org::{
     Approvals, MemberView, approve_pending, create_invite, list_members, remove_member,
@@ -33,6 +34,11 @@ pub enum ClientError {
     Crypto(#[from] northstar_crypto::CryptoError),
     #[error("the case the server sent does not verify: {0}")]
     Chain(#[from] northstar_crypto::ChainError),
+    #[error("the case the server sent does not verify: chain entry {seq}: {source}")]
+    Entry {
+        seq: u64,
+        source: northstar_crypto::CryptoError,
+    },
     #[error("the membership chain the server sent does not verify: {0}")]
     Membership(#[from] northstar_crypto::MembershipError),
     #[error("the server is not the one this profile trusts: {0}")]
@@ -45,6 +51,8 @@ pub enum ClientError {
     Profile { path: String, reason: String },
     #[error("{0}")]
     Refused(String),
+    #[error("the local cache: {0}")]
+    Cache(String),
 }
 
 impl ClientError {

@@ -13,6 +13,9 @@ use crate::{ClientError, Result};
 
 const FILE: &str = "profile.json";
 
+/// Without an unlock for this long, the local cache is deleted.
+pub const DEFAULT_CACHE_EXPIRY_DAYS: u32 = 14;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProfileData {
     pub server: Option<String>,
@@ -31,10 +34,17 @@ pub struct ProfileData {
     /// Members whose fingerprint words this member compared, by account id.
     #[serde(default)]
     pub verified: BTreeMap<String, Vec<String>>,
-    /// The highest chain head seen per case: sequence number and hash (hex).
-    /// A server that serves less, or something else at a known position, is refused.
+    /// This device's slot (base64url): the root key sealed under Argon2id of
+    /// the passphrase, so the local cache opens without the server.
     #[serde(default)]
-    pub case_heads: BTreeMap<String, (u64, String)>,
+    pub device_slot: Option<String>,
+    /// When this profile last unlocked (unix seconds). After
+    /// `cache_expiry_days` without an unlock, the cache and the device slot
+    /// are deleted.
+    #[serde(default)]
+    pub last_unlock: Option<i64>,
+    #[serde(default)]
+    pub cache_expiry_days: Option<u32>,
     pub session_token: Option<String>,
     pub session_expires_at: Option<i64>,
 }
@@ -103,6 +113,38 @@ impl Profile {
             (Some(t), Some(exp)) if exp > crate::now() + 60 => Some(t.clone()),
             _ => None,
         }
+    }
+
+    /// Days without an unlock after which the cache expires.
+    pub fn cache_expiry_days(&self) -> u32 {
+        self.data.cache_expiry_days.unwrap_or(DEFAULT_CACHE_EXPIRY_DAYS)
+    }
+
+    /// Delete the local cache and the device slot if this profile has not
+    /// been unlocked for longer than its expiry. Returns whether it did.
+    pub fn expire_cache_if_stale(&mut self) -> Result<bool> {
+        let Some(last) = self.data.last_unlock else {
+            return Ok(false);
+        };
+        let limit = i64::from(self.cache_expiry_days()) * 86_400;
+        if crate::now() - last <= limit {
+            return Ok(false);
+        }
+        self.forget_cache()?;
+        Ok(true)
+    }
+
+    /// Delete the local cache and the device slot now.
+    pub fn forget_cache(&mut self) -> Result<bool> {
+        let deleted =
+            crate::sync::LocalCache::delete(&self.dir).map_err(|e| ClientError::Profile {
+                path: self.dir.display().to_string(),
+                reason: format!("cannot delete the cache: {e}"),
+            })?;
+        let had_slot = self.data.device_slot.take().is_some();
+        self.data.last_unlock = None;
+        self.save()?;
+        Ok(deleted || had_slot)
     }
 
     pub fn server(&self, given: Option<&str>) -> Result<String> {

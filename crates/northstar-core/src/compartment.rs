@@ -5,7 +5,10 @@ use crate::{UnknownCode, UnknownName};
 ///
 /// The numeric codes are part of every signed and encrypted format
 /// (docs/crypto.md) and must never be renumbered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Compartment {
     /// Alias, stage, priority, flags, assignees, country, key dates.
     Summary,

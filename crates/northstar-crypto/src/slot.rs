@@ -196,6 +196,41 @@ pub fn device_unlock_secret(
     Ok(out)
 }
 
+/// Seal `root` into a device slot that `passphrase` opens.
+pub fn seal_device_slot(
+    passphrase: &[u8],
+    account: AccountId,
+    slot_id: [u8; 16],
+    root: &RootKey,
+    rng: &mut impl Csprng,
+) -> Result<Vec<u8>, CryptoError> {
+    let secret = device_unlock_secret(passphrase, slot_id)?;
+    Ok(seal_slot(
+        SlotKind::Device,
+        secret.as_slice(),
+        account,
+        slot_id,
+        root,
+        rng,
+    ))
+}
+
+/// Open a device slot with the passphrase: stretched with the slot's own id
+/// as salt, then opened like any slot.
+pub fn open_device_slot(
+    slot: &[u8],
+    passphrase: &[u8],
+    expected_account: AccountId,
+) -> Result<RootKey, CryptoError> {
+    let mut r = Reader::new(slot, FORMAT);
+    r.expect_magic(MAGIC, VERSION)?;
+    r.u8()?;
+    let _account: [u8; 16] = r.array()?;
+    let slot_id: [u8; 16] = r.array()?;
+    let secret = device_unlock_secret(passphrase, slot_id)?;
+    open_slot(slot, SlotKind::Device, secret.as_slice(), expected_account)
+}
+
 fn slot_key(
     kind: SlotKind,
     unlock_secret: &[u8],

@@ -372,6 +372,10 @@ pub struct CaseHead {
     pub len: u64,
     /// Hash of the last entry, hex (zeros while empty).
     pub head_hash: String,
+    /// Moves whenever the case's grants or rotation links change: a cached
+    /// copy with another version fetches its keys again.
+    #[serde(default)]
+    pub keys_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

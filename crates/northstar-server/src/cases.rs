@@ -53,6 +53,7 @@ fn head(case: &CaseRow) -> p::CaseHead {
         case_id: hex(&case.case_id),
         len: case.len,
         head_hash: hex(&case.head_hash),
+        keys_version: case.keys_version,
     }
 }
 

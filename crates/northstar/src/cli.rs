@@ -24,6 +24,9 @@ pub struct ClientArgs {
     /// The folder for this member's local state (several members can share a machine).
     #[arg(long, global = true, env = "NORTHSTAR_PROFILE")]
     pub profile: Option<PathBuf>,
+    /// Read only this device's encrypted copy; never contact the server.
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,8 +70,25 @@ pub enum Command {
     /// End-to-end encrypted cases.
     #[command(subcommand)]
     Case(CaseCommand),
-    /// Fetch and verify the membership chain and every case you hold keys for.
+    /// Fetch and verify the membership chain and every case you hold keys for,
+    /// into this device's encrypted copy.
     Sync,
+    /// End the unlocked state now: the session ends on the server; the next
+    /// command asks for the passphrase again. (Keys never outlive a command.)
+    Lock,
+    /// This device's encrypted copy of your cases.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Where the copy is, how many cases it holds, when it expires.
+    Status,
+    /// Delete the copy and the device's offline unlock now.
+    Clear,
+    /// Delete the copy after this many days without an unlock (default 14).
+    ExpireAfter { days: u32 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,9 @@ use northstar_core::Role;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cli::{CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs};
+use crate::cli::{
+    CacheCommand, CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs,
+};
 
 pub async fn run(cli: Cli) -> Result<()> {
     let out = Output { json: cli.json };
@@ -171,21 +173,91 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
             let chain = northstar_client::verified_chain(&unlocked.api, &mut ctx.profile).await?;
-            let mut cases = 0;
-            let mut entries = 0;
-            for id in northstar_client::cases::case_ids(&unlocked).await? {
-                let view =
-                    northstar_client::cases::read_case(&unlocked, &mut ctx.profile, id).await?;
-                cases += 1;
-                entries += view.history.len();
+            let (listings, report) =
+                northstar_client::cases::list_cases(&unlocked, &mut ctx.profile).await?;
+            let refused: Vec<_> = report
+                .refused
+                .iter()
+                .map(|(case, e)| json!({"case_id": case.to_hex(), "reason": e.to_string()}))
+                .collect();
+            let mut text = format!(
+                "Verified the membership chain ({} members) and {} case(s); {} changed, {} new entries verified, {} no longer yours.",
+                chain.members().count(),
+                report.cases,
+                report.updated,
+                report.entries,
+                report.removed,
+            );
+            for (case, e) in &report.refused {
+                text.push_str(&format!(
+                    "\nREFUSED case {}: {e}. The copy on this device was kept; tell your admin.",
+                    case.to_hex()
+                ));
             }
             out.print(
-                json!({"members": chain.members().count(), "cases": cases, "entries": entries}),
-                format!(
-                    "Verified the membership chain ({} members) and {cases} case(s), {entries} entries.",
-                    chain.members().count()
-                ),
+                json!({"members": chain.members().count(), "cases": listings.len(), "updated": report.updated, "entries": report.entries, "removed": report.removed, "refused": refused}),
+                text,
             );
+            if !report.refused.is_empty() {
+                bail!(
+                    "{} case(s) failed verification (see above)",
+                    report.refused.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Lock => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let server = ctx.server()?;
+            let ended = northstar_client::logout(&server, &mut ctx.profile).await?;
+            out.print(
+                json!({"locked": true, "session_ended": ended}),
+                "Locked: the session is ended and no key is held; the next command asks for the passphrase.".to_owned(),
+            );
+            Ok(())
+        }
+        Command::Cache(command) => {
+            let mut ctx = Context_::new(&cli.client)?;
+            match command {
+                CacheCommand::Status => {
+                    let path = northstar_client::sync::LocalCache::path(ctx.profile.dir());
+                    let exists = path.exists();
+                    let days = ctx.profile.cache_expiry_days();
+                    let expires = ctx.profile.data.last_unlock.map(|t| t + i64::from(days) * 86_400);
+                    out.print(
+                        json!({"path": path.display().to_string(), "exists": exists, "offline_unlock": ctx.profile.data.device_slot.is_some(), "expiry_days": days, "expires_at": expires}),
+                        format!(
+                            "{} ({}); offline unlock {}; deleted after {days} day(s) without an unlock.",
+                            path.display(),
+                            if exists { "present" } else { "none yet" },
+                            if ctx.profile.data.device_slot.is_some() { "set up" } else { "not set up" },
+                        ),
+                    );
+                }
+                CacheCommand::Clear => {
+                    let deleted = ctx.profile.forget_cache()?;
+                    out.print(
+                        json!({"cleared": deleted}),
+                        if deleted {
+                            "Deleted this device's copy and its offline unlock."
+                        } else {
+                            "There was no copy on this device."
+                        }
+                        .to_owned(),
+                    );
+                }
+                CacheCommand::ExpireAfter { days } => {
+                    if days == 0 {
+                        bail!("the copy must live at least one day; use `northstar cache clear` to delete it now");
+                    }
+                    ctx.profile.data.cache_expiry_days = Some(days);
+                    ctx.profile.save()?;
+                    out.print(
+                        json!({"expiry_days": days}),
+                        format!("This device's copy is deleted after {days} day(s) without an unlock."),
+                    );
+                }
+            }
             Ok(())
         }
         Command::Member(MemberCommand::Remove { name }) => {
@@ -245,6 +317,47 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
     use std::collections::BTreeMap;
 
     let mut ctx = Context_::new(args)?;
+    // Reading works from this device's copy when the server is out of reach.
+    match &command {
+        CaseCommand::List | CaseCommand::Search { .. } => {
+            let listings = match ctx.reading().await? {
+                Reading::Online(unlocked) => {
+                    let (listings, report) =
+                        cases::list_cases(&unlocked, &mut ctx.profile).await?;
+                    for (case, e) in &report.refused {
+                        eprintln!(
+                            "Warning: case {} failed verification and is shown as last verified: {e}",
+                            case.to_hex()
+                        );
+                    }
+                    listings
+                }
+                Reading::Offline(cache) => cache.listings().await?,
+            };
+            print_listings(&command, listings, out)?;
+            return Ok(());
+        }
+        CaseCommand::Show { id } | CaseCommand::History { id } => {
+            let case = cases::parse_case_id(id)?;
+            let view = match ctx.reading().await? {
+                Reading::Online(unlocked) => {
+                    cases::read_case(&unlocked, &mut ctx.profile, case).await?
+                }
+                Reading::Offline(cache) => cache.view(case).await?.with_context(|| {
+                    format!("this device holds no copy of case {id}")
+                })?,
+            };
+            match command {
+                CaseCommand::Show { .. } => print_case(&view, out),
+                _ => print_history(&view, out),
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    if args.offline {
+        bail!("this command changes the case, so it needs the server: drop --offline");
+    }
     let unlocked = ctx.unlock().await?;
     let profile = &mut ctx.profile;
     match command {
@@ -274,82 +387,6 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             out.print(
                 json!({"case_id": id.to_hex(), "alias": alias}),
                 format!("Opened case '{alias}': {}", id.to_hex()),
-            );
-        }
-        CaseCommand::List => {
-            let mut rows = vec![];
-            for id in cases::case_ids(&unlocked).await? {
-                let view = cases::read_case(&unlocked, profile, id).await?;
-                rows.push((
-                    id.to_hex(),
-                    view.field(Compartment::Summary, "alias")
-                        .unwrap_or("?")
-                        .to_owned(),
-                    view.field(Compartment::Summary, "stage")
-                        .unwrap_or("?")
-                        .to_owned(),
-                    view.field(Compartment::Summary, "priority")
-                        .unwrap_or("?")
-                        .to_owned(),
-                ));
-            }
-            let json_rows: Vec<_> = rows
-                .iter()
-                .map(|(id, alias, stage, priority)| json!({"case_id": id, "alias": alias, "stage": stage, "priority": priority}))
-                .collect();
-            let text = rows
-                .iter()
-                .map(|(id, alias, stage, priority)| {
-                    format!("{id}  {alias:<24} {stage:<14} {priority}")
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            out.print(
-                json!({"cases": json_rows}),
-                if text.is_empty() {
-                    "No cases.".into()
-                } else {
-                    text
-                },
-            );
-        }
-        CaseCommand::Show { id } => {
-            let view = cases::read_case(&unlocked, profile, cases::parse_case_id(&id)?).await?;
-            let mut json_compartments = serde_json::Map::new();
-            let mut text = format!("Case {}", view.case_id);
-            for c in Compartment::OF_CASE {
-                if !view.readable.contains(&c) {
-                    json_compartments.insert(c.name().into(), json!({"access": false}));
-                    text.push_str(&format!("\n[{c}] no access"));
-                    continue;
-                }
-                let fields = view.fields.get(&c).cloned().unwrap_or_default();
-                let notes: Vec<_> = view
-                    .notes
-                    .iter()
-                    .filter(|n| n.0 == c)
-                    .map(|n| json!({"author": n.1, "text": n.2, "seq": n.3}))
-                    .collect();
-                json_compartments.insert(
-                    c.name().into(),
-                    json!({"access": true, "fields": fields.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(), "notes": notes}),
-                );
-                text.push_str(&format!("\n[{c}]"));
-                for (k, v) in &fields {
-                    let earlier = if v.replaced.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  (replaced {} earlier value(s))", v.replaced.len())
-                    };
-                    text.push_str(&format!("\n  {k} = {}  — {}{earlier}", v.value, v.set_by));
-                }
-                for n in view.notes.iter().filter(|n| n.0 == c) {
-                    text.push_str(&format!("\n  note by {}: {}", n.1, n.2));
-                }
-            }
-            out.print(
-                json!({"case_id": view.case_id, "compartments": json_compartments}),
-                text,
             );
         }
         CaseCommand::Set { id, assignments } => {
@@ -406,37 +443,6 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 format!("Added a note to {c} of case {id}."),
             );
         }
-        CaseCommand::History { id } => {
-            let view = cases::read_case(&unlocked, profile, cases::parse_case_id(&id)?).await?;
-            let rows: Vec<_> = view
-                .history
-                .iter()
-                .map(|h| json!({"seq": h.seq, "compartment": h.compartment.name(), "author": h.author, "record": h.body.as_ref().map(|b| serde_json::to_value(b).unwrap_or_default())}))
-                .collect();
-            let text = view
-                .history
-                .iter()
-                .map(|h| {
-                    let what = match &h.body {
-                        Some(RecordBody::Fields { fields }) => fields
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        Some(RecordBody::Note { text }) => format!("note: {text}"),
-                        None => "(sealed: no access)".to_owned(),
-                    };
-                    format!(
-                        "#{:<4} {:<10} {:<16} {what}",
-                        h.seq,
-                        h.compartment.name(),
-                        h.author
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            out.print(json!({"case_id": id, "history": rows}), text);
-        }
         CaseCommand::Share {
             id,
             with,
@@ -448,40 +454,6 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             out.print(
                 json!({"case_id": id, "with": with, "compartments": names}),
                 format!("Shared {} of case {id} with '{with}'.", names.join(", ")),
-            );
-        }
-        CaseCommand::Search { text } => {
-            if text.trim().is_empty() {
-                bail!("search for at least one character");
-            }
-            let mut hits = vec![];
-            for id in cases::case_ids(&unlocked).await? {
-                let view = cases::read_case(&unlocked, profile, id).await?;
-                if view.matches(&text) {
-                    hits.push((
-                        id.to_hex(),
-                        view.field(Compartment::Summary, "alias")
-                            .unwrap_or("?")
-                            .to_owned(),
-                    ));
-                }
-            }
-            let json_hits: Vec<_> = hits
-                .iter()
-                .map(|(id, alias)| json!({"case_id": id, "alias": alias}))
-                .collect();
-            let lines = hits
-                .iter()
-                .map(|(id, alias)| format!("{id}  {alias}"))
-                .collect::<Vec<_>>()
-                .join("\n");
-            out.print(
-                json!({"query": text, "cases": json_hits}),
-                if lines.is_empty() {
-                    "No case matches.".into()
-                } else {
-                    lines
-                },
             );
         }
         CaseCommand::Export { id, to, out: path } => {
@@ -500,6 +472,10 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 ),
             );
         }
+        CaseCommand::List
+        | CaseCommand::Search { .. }
+        | CaseCommand::Show { .. }
+        | CaseCommand::History { .. } => unreachable!("answered above"),
         CaseCommand::Unshare {
             id,
             with,
@@ -524,6 +500,145 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
         }
     }
     Ok(())
+}
+
+fn print_case(view: &northstar_client::cases::CaseView, out: &Output) {
+    use northstar_core::Compartment;
+    let mut json_compartments = serde_json::Map::new();
+    let mut text = format!("Case {}", view.case_id);
+    for c in Compartment::OF_CASE {
+        if !view.readable.contains(&c) {
+            json_compartments.insert(c.name().into(), json!({"access": false}));
+            text.push_str(&format!("\n[{c}] no access"));
+            continue;
+        }
+        let fields = view.fields.get(&c).cloned().unwrap_or_default();
+        let notes: Vec<_> = view
+            .notes
+            .iter()
+            .filter(|n| n.0 == c)
+            .map(|n| json!({"author": n.1, "text": n.2, "seq": n.3}))
+            .collect();
+        json_compartments.insert(
+            c.name().into(),
+            json!({"access": true, "fields": fields.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(), "notes": notes}),
+        );
+        text.push_str(&format!("\n[{c}]"));
+        for (k, v) in &fields {
+            let earlier = if v.replaced.is_empty() {
+                String::new()
+            } else {
+                format!("  (replaced {} earlier value(s))", v.replaced.len())
+            };
+            text.push_str(&format!("\n  {k} = {}  — {}{earlier}", v.value, v.set_by));
+        }
+        for n in view.notes.iter().filter(|n| n.0 == c) {
+            text.push_str(&format!("\n  note by {}: {}", n.1, n.2));
+        }
+    }
+    out.print(
+        json!({"case_id": view.case_id, "compartments": json_compartments}),
+        text,
+    );
+}
+
+fn print_history(view: &northstar_client::cases::CaseView, out: &Output) {
+    use northstar_client::cases::RecordBody;
+    let rows: Vec<_> = view
+        .history
+        .iter()
+        .map(|h| json!({"seq": h.seq, "compartment": h.compartment.name(), "author": h.author, "record": h.body.as_ref().map(|b| serde_json::to_value(b).unwrap_or_default())}))
+        .collect();
+    let text = view
+        .history
+        .iter()
+        .map(|h| {
+            let what = match &h.body {
+                Some(RecordBody::Fields { fields }) => fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Some(RecordBody::Note { text }) => format!("note: {text}"),
+                None => "(sealed: no access)".to_owned(),
+            };
+            format!(
+                "#{:<4} {:<10} {:<16} {what}",
+                h.seq,
+                h.compartment.name(),
+                h.author
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.print(json!({"case_id": view.case_id, "history": rows}), text);
+}
+
+fn print_listings(
+    command: &CaseCommand,
+    listings: Vec<northstar_client::sync::Listing>,
+    out: &Output,
+) -> Result<()> {
+    let unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    match command {
+        CaseCommand::Search { text } => {
+            if text.trim().is_empty() {
+                bail!("search for at least one character");
+            }
+            let hits: Vec<_> = listings.iter().filter(|l| l.matches(text)).collect();
+            let json_hits: Vec<_> = hits
+                .iter()
+                .map(|l| json!({"case_id": l.case_id, "alias": unknown(&l.alias)}))
+                .collect();
+            let lines = hits
+                .iter()
+                .map(|l| format!("{}  {}", l.case_id, unknown(&l.alias)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                json!({"query": text, "cases": json_hits}),
+                if lines.is_empty() {
+                    "No case matches.".into()
+                } else {
+                    lines
+                },
+            );
+        }
+        _ => {
+            let json_rows: Vec<_> = listings
+                .iter()
+                .map(|l| json!({"case_id": l.case_id, "alias": unknown(&l.alias), "stage": unknown(&l.stage), "priority": unknown(&l.priority)}))
+                .collect();
+            let text = listings
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{}  {:<24} {:<14} {}",
+                        l.case_id,
+                        unknown(&l.alias),
+                        unknown(&l.stage),
+                        unknown(&l.priority)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                json!({"cases": json_rows}),
+                if text.is_empty() {
+                    "No cases.".into()
+                } else {
+                    text
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Where a reading command gets its cases from.
+enum Reading {
+    Online(Unlocked),
+    Offline(northstar_client::sync::LocalCache),
 }
 
 /// Admissions go to standard error, so `--json` output stays one object.
@@ -565,6 +680,7 @@ impl Output {
 struct Context_ {
     profile: Profile,
     server_flag: Option<String>,
+    offline: bool,
 }
 
 impl Context_ {
@@ -573,9 +689,17 @@ impl Context_ {
             Some(p) => p.clone(),
             None => default_profile_dir()?,
         };
+        let mut profile = Profile::load(&dir)?;
+        if profile.expire_cache_if_stale()? {
+            eprintln!(
+                "This device's copy of your cases was deleted: it was not unlocked for {} day(s).",
+                profile.cache_expiry_days()
+            );
+        }
         Ok(Context_ {
-            profile: Profile::load(&dir)?,
+            profile,
             server_flag: args.server.clone(),
+            offline: args.offline,
         })
     }
 
@@ -613,6 +737,28 @@ impl Context_ {
             Err(e) => return Err(e.into()),
         }
         Ok(unlocked)
+    }
+
+    /// Unlock online, or, with --offline or when the server cannot be
+    /// reached, open this device's copy with the passphrase alone.
+    async fn reading(&mut self) -> Result<Reading> {
+        if !self.offline {
+            match self.unlock().await {
+                Ok(unlocked) => return Ok(Reading::Online(unlocked)),
+                Err(e) => match e.downcast_ref::<ClientError>() {
+                    Some(ClientError::Network { .. }) => {
+                        eprintln!("{e}\nShowing this device's copy instead.");
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+        let passphrase = passphrase()?;
+        let keys = northstar_client::unlock_offline(&mut self.profile, &passphrase)?;
+        Ok(Reading::Offline(
+            northstar_client::sync::LocalCache::open(self.profile.dir(), &keys.root, keys.account)
+                .await?,
+        ))
     }
 
     /// Unlock when this member is an admin and a passphrase is at hand (to admit joiners).

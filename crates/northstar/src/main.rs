@@ -30,11 +30,28 @@ fn main() -> std::process::ExitCode {
                     .map(|c| c.as_str());
                 println!(
                     "{}",
-                    serde_json::json!({"error": format!("{e:#}"), "code": code})
+                    serde_json::json!({"error": describe(&e), "code": code})
                 );
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each said once (a cause's text is often part of
+/// the message that wraps it).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -1,0 +1,24 @@
+-- The client's local cache. Every blob is sealed by the client under a key
+-- derived from the account root key; this database never sees a plaintext.
+-- In the clear: case ids (the server knows them too), how many entries of
+-- each case are held, the hash of the last one and the case's keys version,
+-- so a sync can tell what to fetch without opening anything (the server knows
+-- all of these too). The sealed state repeats them and is what counts.
+
+CREATE TABLE meta (
+    name  TEXT NOT NULL PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE cases (
+    case_id        BLOB    NOT NULL PRIMARY KEY CHECK (length(case_id) = 16),
+    len            INTEGER NOT NULL CHECK (len >= 0),
+    head_hash      BLOB    NOT NULL CHECK (length(head_hash) = 32),
+    keys_version   INTEGER NOT NULL CHECK (keys_version >= 0),
+    -- The compartment keys opened so far (opened once, kept symmetric).
+    sealed_keys    BLOB    NOT NULL,
+    -- The verified chain head, the member's grants and the folded case.
+    sealed_state   BLOB    NOT NULL,
+    -- What a list or a search needs: alias, stage, priority, searchable text.
+    sealed_listing BLOB    NOT NULL
+) STRICT;

@@ -1,0 +1,334 @@
+//! The client's local case cache: one SQLite file in the member's profile.
+//!
+//! This crate only stores and returns blobs; it never sees a key or a
+//! plaintext. The client seals every blob under a key derived from the
+//! account root key (`northstar-client`'s `cache` module) and binds each blob
+//! to its case id, so rows cannot be swapped or edited unnoticed.
+//!
+//! Durability: `synchronous = NORMAL` in WAL mode. A crash may lose the last
+//! sync's writes, never corrupt the file; the next sync fetches them again.
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub type CaseId = [u8; 16];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("the local cache at {path} cannot be used: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the local cache failed while {what}: {reason}")]
+    Backend { what: &'static str, reason: String },
+    #[error("the local cache is damaged: {0}")]
+    Corrupt(&'static str),
+}
+
+fn backend(what: &'static str) -> impl Fn(sqlx::Error) -> CacheError {
+    move |e| CacheError::Backend {
+        what,
+        reason: match &e {
+            // Messages only, never bound values.
+            sqlx::Error::Database(db) => db.message().to_owned(),
+            other => other.to_string(),
+        },
+    }
+}
+
+/// One cached case: where its sync stands, in the clear, and its sealed blobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedCase {
+    pub case_id: CaseId,
+    /// How many entries of the chain the cache holds.
+    pub len: u64,
+    /// The hash of the last of them (zeros when none).
+    pub head_hash: [u8; 32],
+    pub keys_version: u64,
+    pub sealed_keys: Vec<u8>,
+    pub sealed_state: Vec<u8>,
+    pub sealed_listing: Vec<u8>,
+}
+
+/// Where a cached case's sync stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub case_id: CaseId,
+    pub len: u64,
+    pub head_hash: [u8; 32],
+    pub keys_version: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheDb {
+    pool: SqlitePool,
+}
+
+fn id_from(bytes: Vec<u8>) -> Result<CaseId, CacheError> {
+    bytes.try_into().map_err(|_| CacheError::Corrupt("a case id"))
+}
+
+fn hash_from(bytes: Vec<u8>) -> Result<[u8; 32], CacheError> {
+    bytes.try_into().map_err(|_| CacheError::Corrupt("a head hash"))
+}
+
+fn count_from(v: i64) -> Result<u64, CacheError> {
+    u64::try_from(v).map_err(|_| CacheError::Corrupt("a count"))
+}
+
+fn count_to(v: u64) -> i64 {
+    // Counts beyond i64::MAX cannot come from a real chain; saturate rather than wrap.
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn case_from(row: &SqliteRow) -> Result<CachedCase, CacheError> {
+    let get = |e: sqlx::Error| CacheError::Backend {
+        what: "reading a cached case",
+        reason: e.to_string(),
+    };
+    Ok(CachedCase {
+        case_id: id_from(row.try_get("case_id").map_err(get)?)?,
+        len: count_from(row.try_get("len").map_err(get)?)?,
+        head_hash: hash_from(row.try_get("head_hash").map_err(get)?)?,
+        keys_version: count_from(row.try_get("keys_version").map_err(get)?)?,
+        sealed_keys: row.try_get("sealed_keys").map_err(get)?,
+        sealed_state: row.try_get("sealed_state").map_err(get)?,
+        sealed_listing: row.try_get("sealed_listing").map_err(get)?,
+    })
+}
+
+impl CacheDb {
+    /// Open (or create) the cache file, readable by its owner only.
+    pub async fn open(path: &Path) -> Result<Self, CacheError> {
+        let open_error = |reason: String| CacheError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(e.to_string()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| open_error(e.to_string()))?;
+        }
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| open_error(format!("migrating: {e}")))?;
+        Ok(CacheDb { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        sqlx::query("SELECT value FROM meta WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend("reading the cache's metadata"))?
+            .map(|row| {
+                row.try_get("value")
+                    .map_err(backend("reading the cache's metadata"))
+            })
+            .transpose()
+    }
+
+    pub async fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), CacheError> {
+        sqlx::query(
+            "INSERT INTO meta (name, value) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(backend("writing the cache's metadata"))?;
+        Ok(())
+    }
+
+    /// Where every cached case stands, in case id order.
+    pub async fn positions(&self) -> Result<Vec<Position>, CacheError> {
+        sqlx::query("SELECT case_id, len, head_hash, keys_version FROM cases ORDER BY case_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("listing cached cases"))?
+            .iter()
+            .map(|row| {
+                let get = backend("listing cached cases");
+                Ok(Position {
+                    case_id: id_from(row.try_get("case_id").map_err(&get)?)?,
+                    len: count_from(row.try_get("len").map_err(&get)?)?,
+                    head_hash: hash_from(row.try_get("head_hash").map_err(&get)?)?,
+                    keys_version: count_from(row.try_get("keys_version").map_err(&get)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The cached cases among `ids` (at most 10,000 at once), in case id order.
+    pub async fn cases(&self, ids: &[CaseId]) -> Result<Vec<CachedCase>, CacheError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT case_id, len, head_hash, keys_version, sealed_keys, sealed_state, sealed_listing \
+             FROM cases WHERE case_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_vec());
+        }
+        q.push(") ORDER BY case_id");
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("reading cached cases"))?
+            .iter()
+            .map(case_from)
+            .collect()
+    }
+
+    /// Write (or replace) cases, all in one transaction.
+    pub async fn put_cases(&self, cases: &[CachedCase]) -> Result<(), CacheError> {
+        let what = "writing cached cases";
+        let mut tx = self.pool.begin().await.map_err(backend(what))?;
+        for c in cases {
+            sqlx::query(
+                "INSERT INTO cases (case_id, len, head_hash, keys_version, sealed_keys, \
+                 sealed_state, sealed_listing) VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (case_id) DO UPDATE SET len = excluded.len, \
+                 head_hash = excluded.head_hash, \
+                 keys_version = excluded.keys_version, sealed_keys = excluded.sealed_keys, \
+                 sealed_state = excluded.sealed_state, sealed_listing = excluded.sealed_listing",
+            )
+            .bind(c.case_id.to_vec())
+            .bind(count_to(c.len))
+            .bind(c.head_hash.to_vec())
+            .bind(count_to(c.keys_version))
+            .bind(&c.sealed_keys)
+            .bind(&c.sealed_state)
+            .bind(&c.sealed_listing)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(what))?;
+        }
+        tx.commit().await.map_err(backend(what))
+    }
+
+    /// Forget cases (the member lost access to them).
+    pub async fn remove_cases(&self, ids: &[CaseId]) -> Result<(), CacheError> {
+        let what = "removing cached cases";
+        let mut tx = self.pool.begin().await.map_err(backend(what))?;
+        for id in ids {
+            sqlx::query("DELETE FROM cases WHERE case_id = ?")
+                .bind(id.to_vec())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(what))?;
+        }
+        tx.commit().await.map_err(backend(what))
+    }
+
+    /// Every case's sealed listing, in case id order.
+    pub async fn listings(&self) -> Result<Vec<(CaseId, Vec<u8>)>, CacheError> {
+        sqlx::query("SELECT case_id, sealed_listing FROM cases ORDER BY case_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("listing cached cases"))?
+            .iter()
+            .map(|row| {
+                let get = backend("listing cached cases");
+                Ok((
+                    id_from(row.try_get("case_id").map_err(&get)?)?,
+                    row.try_get("sealed_listing").map_err(&get)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(n: u8, len: u64) -> CachedCase {
+        CachedCase {
+            case_id: [n; 16],
+            len,
+            head_hash: [n; 32],
+            keys_version: u64::from(n),
+            sealed_keys: vec![1, n],
+            sealed_state: vec![2, n, 0, 255],
+            sealed_listing: vec![3, n],
+        }
+    }
+
+    #[tokio::test]
+    async fn cases_round_trip_and_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite");
+        let db = CacheDb::open(&path).await.unwrap();
+        assert!(db.positions().await.unwrap().is_empty());
+        db.put_cases(&[case(2, 5), case(1, 3)]).await.unwrap();
+        assert_eq!(
+            db.positions().await.unwrap(),
+            vec![
+                Position {
+                    case_id: [1; 16],
+                    len: 3,
+                    head_hash: [1; 32],
+                    keys_version: 1
+                },
+                Position {
+                    case_id: [2; 16],
+                    len: 5,
+                    head_hash: [2; 32],
+                    keys_version: 2
+                }
+            ]
+        );
+        db.put_cases(&[case(1, 9)]).await.unwrap();
+        assert_eq!(
+            db.cases(&[[1; 16], [7; 16]]).await.unwrap(),
+            vec![case(1, 9)]
+        );
+        assert_eq!(
+            db.listings().await.unwrap(),
+            vec![([1; 16], vec![3, 1]), ([2; 16], vec![3, 2])]
+        );
+        db.remove_cases(&[[1; 16]]).await.unwrap();
+        assert_eq!(db.positions().await.unwrap().len(), 1);
+        db.set_meta("check", b"x").await.unwrap();
+        db.set_meta("check", b"y").await.unwrap();
+        assert_eq!(db.meta("check").await.unwrap(), Some(b"y".to_vec()));
+        assert_eq!(db.meta("other").await.unwrap(), None);
+        db.close().await;
+        // It survives a reopen, and only its owner may read the file.
+        let db = CacheDb::open(&path).await.unwrap();
+        assert_eq!(db.positions().await.unwrap().len(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
