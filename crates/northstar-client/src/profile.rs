@@ -117,7 +117,9 @@ impl Profile {
 
     /// Days without an unlock after which the cache expires.
     pub fn cache_expiry_days(&self) -> u32 {
-        self.data.cache_expiry_days.unwrap_or(DEFAULT_CACHE_EXPIRY_DAYS)
+        self.data
+            .cache_expiry_days
+            .unwrap_or(DEFAULT_CACHE_EXPIRY_DAYS)
     }
 
     /// Delete the local cache and the device slot if this profile has not

@@ -333,8 +333,8 @@ impl LocalCache {
     fn seal_row(&self, case: ObjectId, state: &CaseState, rings: &KeyMap) -> CachedCase {
         let hex = case.to_hex();
         let json = Zeroizing::new(serde_json::to_vec(state).expect("case state serializes"));
-        let listing = serde_json::to_vec(&Listing::of(&state.view, state.len))
-            .expect("listing serializes");
+        let listing =
+            serde_json::to_vec(&Listing::of(&state.view, state.len)).expect("listing serializes");
         let head_hash = state
             .head_hash
             .as_deref()
@@ -380,8 +380,8 @@ fn keys_from_bytes(bytes: &[u8], org: OrgId, case: ObjectId) -> Result<KeyMap> {
         let [code, g0, g1, g2, g3, key @ ..] = record else {
             return Err(damaged("the cached keys are cut short"));
         };
-        let compartment =
-            Compartment::from_code(*code).map_err(|_| damaged("a cached key names no compartment"))?;
+        let compartment = Compartment::from_code(*code)
+            .map_err(|_| damaged("a cached key names no compartment"))?;
         let key: [u8; 32] = key
             .try_into()
             .map_err(|_| damaged("the cached keys are cut short"))?;
@@ -581,13 +581,9 @@ impl Verifier<'_> {
             let compartment = header.address.compartment;
             let wrap = e.wrap.as_deref().map(|w| unb64("wrap", w)).transpose()?;
             let readable = match &wrap {
-                Some(_) if state.view.readable.contains(&compartment) => self.ensure_key(
-                    case,
-                    &state,
-                    &mut rings,
-                    compartment,
-                    header.generation,
-                )?,
+                Some(_) if state.view.readable.contains(&compartment) => {
+                    self.ensure_key(case, &state, &mut rings, compartment, header.generation)?
+                }
                 _ => false,
             };
             let body = match (readable, wrap) {
@@ -731,9 +727,8 @@ pub async fn sync(
             report.cases = heads.len();
             let mut listed = BTreeSet::new();
             for h in &heads {
-                let case = crate::cases::parse_case_id(&h.case_id).map_err(|_| {
-                    ClientError::Protocol("a case id is not 32 hex digits".into())
-                })?;
+                let case = crate::cases::parse_case_id(&h.case_id)
+                    .map_err(|_| ClientError::Protocol("a case id is not 32 hex digits".into()))?;
                 listed.insert(case.0);
                 match positions.get(&case.0) {
                     None => todo.push((case, 0, true)),

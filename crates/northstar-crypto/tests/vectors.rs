@@ -844,7 +844,11 @@ fn slot_vectors_open_to_their_root_keys() {
         let account = AccountId(hx16(&c["account_id"]));
         if let Some(passphrase) = c["passphrase"].as_str() {
             let secret = device_unlock_secret(passphrase.as_bytes(), hx16(&c["slot_id"])).unwrap();
-            assert_eq!(secret.to_vec(), hx(&c["unlock_secret"]), "Argon2id of the passphrase");
+            assert_eq!(
+                secret.to_vec(),
+                hx(&c["unlock_secret"]),
+                "Argon2id of the passphrase"
+            );
         }
         let root = open_slot(&hx(&c["slot"]), kind, &hx(&c["unlock_secret"]), account).unwrap();
         // The root key is not printable; prove equality through a derived key.

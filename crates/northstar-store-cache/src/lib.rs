@@ -71,11 +71,15 @@ pub struct CacheDb {
 }
 
 fn id_from(bytes: Vec<u8>) -> Result<CaseId, CacheError> {
-    bytes.try_into().map_err(|_| CacheError::Corrupt("a case id"))
+    bytes
+        .try_into()
+        .map_err(|_| CacheError::Corrupt("a case id"))
 }
 
 fn hash_from(bytes: Vec<u8>) -> Result<[u8; 32], CacheError> {
-    bytes.try_into().map_err(|_| CacheError::Corrupt("a head hash"))
+    bytes
+        .try_into()
+        .map_err(|_| CacheError::Corrupt("a head hash"))
 }
 
 fn count_from(v: i64) -> Result<u64, CacheError> {

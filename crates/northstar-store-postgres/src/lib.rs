@@ -27,8 +27,8 @@
 
 use async_trait::async_trait;
 use northstar_store::{
-    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
-    CaseBundle, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
+    AccountRow, AccountStatus, CaseBundle, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow,
+    MembershipEffect, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -751,10 +751,10 @@ impl PostgresStore {
         let case = sqlx::query(
             "UPDATE cases SET keys_version = keys_version + 1 WHERE case_id = $1 RETURNING 1",
         )
-            .bind(&case_id[..])
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| sql(WHAT, &e))?;
+        .bind(&case_id[..])
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e))?;
         if case.is_none() {
             return Err(StoreError::NotFound.into());
         }

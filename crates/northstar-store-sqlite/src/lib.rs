@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use northstar_store::{
-    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
-    CaseBundle, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
+    AccountRow, AccountStatus, CaseBundle, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow,
+    MembershipEffect, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
@@ -974,10 +974,10 @@ impl Store for SqliteStore {
         let case = sqlx::query(
             "UPDATE cases SET keys_version = keys_version + 1 WHERE case_id = ? RETURNING 1",
         )
-            .bind(&case_id[..])
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| sql_error(WHAT, &e))?;
+        .bind(&case_id[..])
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?;
         if case.is_none() {
             return Err(StoreError::NotFound);
         }

@@ -2486,7 +2486,12 @@ pub async fn case_bundles_hold_the_callers_grants_and_entries_from_where_asked(
         .await
         .unwrap();
     store
-        .put_grants(&shared, &[grant(shared, 1, 0, f)], &[rotation(shared, 0, 1)], &[])
+        .put_grants(
+            &shared,
+            &[grant(shared, 1, 0, f)],
+            &[rotation(shared, 0, 1)],
+            &[],
+        )
         .await
         .unwrap();
 
@@ -2504,11 +2509,17 @@ pub async fn case_bundles_hold_the_callers_grants_and_entries_from_where_asked(
     let b = &bundles[0];
     assert_eq!(b.case.len, 5);
     assert_eq!(b.case.head_hash, head(1, 4));
-    assert_eq!(b.grants, vec![grant(shared, 0, 0, m)], "only the caller's grants");
+    assert_eq!(
+        b.grants,
+        vec![grant(shared, 0, 0, m)],
+        "only the caller's grants"
+    );
     assert_eq!(b.rotations, vec![rotation(shared, 0, 1)]);
     assert_eq!(
         b.entries,
-        (2..5).map(|s| entry(shared, s, s as u8)).collect::<Vec<_>>()
+        (2..5)
+            .map(|s| entry(shared, s, s as u8))
+            .collect::<Vec<_>>()
     );
     assert!(bundles[1].entries.is_empty());
     assert_eq!(bundles[1].grants, vec![grant(quiet, 0, 0, m)]);
@@ -2521,7 +2532,10 @@ pub async fn case_bundles_hold_the_callers_grants_and_entries_from_where_asked(
     assert_eq!(limited.len(), 2);
     assert_eq!(limited[0].entries.len(), 3);
     assert!(limited[1].entries.is_empty());
-    assert_eq!(limited[1].case.len, 1, "the head still tells what is missing");
+    assert_eq!(
+        limited[1].case.len, 1,
+        "the head still tells what is missing"
+    );
     assert_eq!(limited[0].grants.len(), 2, "the founder's two grants");
 
     // From beyond the end, and from a position no entry reaches.
@@ -2549,7 +2563,9 @@ pub async fn case_bundles_hold_the_callers_grants_and_entries_from_where_asked(
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.case_bundles(&f, &[(shared, 0), (shared, 1)], 10).await,
+        store
+            .case_bundles(&f, &[(shared, 0), (shared, 1)], 10)
+            .await,
         Err(StoreError::Invalid(_))
     ));
 }

@@ -223,7 +223,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                     let path = northstar_client::sync::LocalCache::path(ctx.profile.dir());
                     let exists = path.exists();
                     let days = ctx.profile.cache_expiry_days();
-                    let expires = ctx.profile.data.last_unlock.map(|t| t + i64::from(days) * 86_400);
+                    let expires = ctx
+                        .profile
+                        .data
+                        .last_unlock
+                        .map(|t| t + i64::from(days) * 86_400);
                     out.print(
                         json!({"path": path.display().to_string(), "exists": exists, "offline_unlock": ctx.profile.data.device_slot.is_some(), "expiry_days": days, "expires_at": expires}),
                         format!(
@@ -248,13 +252,17 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 CacheCommand::ExpireAfter { days } => {
                     if days == 0 {
-                        bail!("the copy must live at least one day; use `northstar cache clear` to delete it now");
+                        bail!(
+                            "the copy must live at least one day; use `northstar cache clear` to delete it now"
+                        );
                     }
                     ctx.profile.data.cache_expiry_days = Some(days);
                     ctx.profile.save()?;
                     out.print(
                         json!({"expiry_days": days}),
-                        format!("This device's copy is deleted after {days} day(s) without an unlock."),
+                        format!(
+                            "This device's copy is deleted after {days} day(s) without an unlock."
+                        ),
                     );
                 }
             }
@@ -322,8 +330,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
         CaseCommand::List | CaseCommand::Search { .. } => {
             let listings = match ctx.reading().await? {
                 Reading::Online(unlocked) => {
-                    let (listings, report) =
-                        cases::list_cases(&unlocked, &mut ctx.profile).await?;
+                    let (listings, report) = cases::list_cases(&unlocked, &mut ctx.profile).await?;
                     for (case, e) in &report.refused {
                         eprintln!(
                             "Warning: case {} failed verification and is shown as last verified: {e}",
@@ -343,9 +350,10 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 Reading::Online(unlocked) => {
                     cases::read_case(&unlocked, &mut ctx.profile, case).await?
                 }
-                Reading::Offline(cache) => cache.view(case).await?.with_context(|| {
-                    format!("this device holds no copy of case {id}")
-                })?,
+                Reading::Offline(cache) => cache
+                    .view(case)
+                    .await?
+                    .with_context(|| format!("this device holds no copy of case {id}"))?,
             };
             match command {
                 CaseCommand::Show { .. } => print_case(&view, out),

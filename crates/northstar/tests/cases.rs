@@ -322,10 +322,18 @@ async fn compartments_share_unshare_and_nothing_at_rest() {
         "Ахмед Иванов-Петров"
     );
 
-    // Nothing written into any compartment is readable at rest or in the log.
+    // Nothing written into any compartment is readable at rest or in the log,
+    // on the server or in the members' local caches.
     drop(server);
     let mut files = support::files_under(&dir.path().join("s-data"));
     files.push(dir.path().join("s.log"));
+    for m in [&ada, bob, carl] {
+        files.extend(support::files_under(&m.profile));
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("cache.sqlite3")),
+        "the scan covers the caches"
+    );
     for f in &files {
         let data = std::fs::read(f).unwrap();
         for needle in [MARKER.as_bytes(), "Ахмед".as_bytes(), b"Birch", b"insulin"] {
