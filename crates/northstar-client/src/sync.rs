@@ -768,19 +768,14 @@ pub async fn sync(
     }
     // Round trips of up to BATCH cases; a case the server's page cut short
     // goes round again from where it stopped.
-    while !todo.is_empty() {
-        let round: Vec<(ObjectId, u64, bool)> = todo.drain(..todo.len().min(BATCH)).collect();
-        let response = api
-            .sync_cases(&p::SyncRequest {
-                cases: round
-                    .iter()
-                    .map(|(case, from, _)| p::SyncWant {
-                        case_id: case.to_hex(),
-                        from: *from,
-                    })
-                    .collect(),
-            })
-            .await?;
+    // The next round is fetched while this one is verified, so the server's
+    // work and the transfer overlap the client's.
+    let mut next = start_round(api, &mut todo);
+    while let Some((round, fetch)) = next.take() {
+        let response = fetch
+            .await
+            .map_err(|e| ClientError::Protocol(format!("a sync request failed: {e}")))??;
+        next = start_round(api, &mut todo);
         let ids: Vec<[u8; 16]> = round.iter().map(|(c, _, _)| c.0).collect();
         let cached: HashMap<[u8; 16], CachedCase> = cache
             .db
@@ -859,8 +854,36 @@ pub async fn sync(
             }
         }
         cache.db.put_cases(&rows).await.map_err(cache_error)?;
+        if next.is_none() {
+            next = start_round(api, &mut todo);
+        }
     }
     Ok(report)
+}
+
+type Round = Vec<(ObjectId, u64, bool)>;
+
+/// Take up to [`BATCH`] cases off `todo` and start fetching them.
+fn start_round(
+    api: &crate::Api,
+    todo: &mut Vec<(ObjectId, u64, bool)>,
+) -> Option<(Round, tokio::task::JoinHandle<Result<p::SyncResponse>>)> {
+    if todo.is_empty() {
+        return None;
+    }
+    let round: Round = todo.drain(..todo.len().min(BATCH)).collect();
+    let request = p::SyncRequest {
+        cases: round
+            .iter()
+            .map(|(case, from, _)| p::SyncWant {
+                case_id: case.to_hex(),
+                from: *from,
+            })
+            .collect(),
+    };
+    let api = api.clone();
+    let fetch = tokio::spawn(async move { api.sync_cases(&request).await });
+    Some((round, fetch))
 }
 
 type Outcome =

@@ -210,29 +210,33 @@ impl CacheDb {
             .collect()
     }
 
-    /// Write (or replace) cases, all in one transaction.
+    /// Write (or replace) cases, all in one transaction. Rows go in as
+    /// multi-row statements: each statement crosses to SQLite's thread once.
     pub async fn put_cases(&self, cases: &[CachedCase]) -> Result<(), CacheError> {
         let what = "writing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
-        for c in cases {
-            sqlx::query(
+        // 7 parameters a row, well under SQLite's limit of 32,766 a statement.
+        for chunk in cases.chunks(512) {
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO cases (case_id, len, head_hash, keys_version, sealed_keys, \
-                 sealed_state, sealed_listing) VALUES (?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (case_id) DO UPDATE SET len = excluded.len, \
-                 head_hash = excluded.head_hash, \
-                 keys_version = excluded.keys_version, sealed_keys = excluded.sealed_keys, \
-                 sealed_state = excluded.sealed_state, sealed_listing = excluded.sealed_listing",
-            )
-            .bind(c.case_id.to_vec())
-            .bind(count_to(c.len))
-            .bind(c.head_hash.to_vec())
-            .bind(count_to(c.keys_version))
-            .bind(&c.sealed_keys)
-            .bind(&c.sealed_state)
-            .bind(&c.sealed_listing)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend(what))?;
+                 sealed_state, sealed_listing) ",
+            );
+            q.push_values(chunk, |mut row, c| {
+                row.push_bind(c.case_id.to_vec())
+                    .push_bind(count_to(c.len))
+                    .push_bind(c.head_hash.to_vec())
+                    .push_bind(count_to(c.keys_version))
+                    .push_bind(c.sealed_keys.clone())
+                    .push_bind(c.sealed_state.clone())
+                    .push_bind(c.sealed_listing.clone());
+            });
+            q.push(
+                " ON CONFLICT (case_id) DO UPDATE SET len = excluded.len, \
+                 head_hash = excluded.head_hash, keys_version = excluded.keys_version, \
+                 sealed_keys = excluded.sealed_keys, sealed_state = excluded.sealed_state, \
+                 sealed_listing = excluded.sealed_listing",
+            );
+            q.build().execute(&mut *tx).await.map_err(backend(what))?;
         }
         tx.commit().await.map_err(backend(what))
     }

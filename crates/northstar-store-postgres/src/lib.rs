@@ -1131,10 +1131,13 @@ impl Store for PostgresStore {
         // BYTEA compares byte by byte, then by length, so the empty value
         // sorts before every id: "after nothing" is "from the start".
         let after: &[u8] = after.map_or(&[], |a| &a[..]);
+        // The page is cut in the subquery, walking the (recipient, case_id)
+        // index, so each page reads `limit` grants rather than every one after `after`.
         sqlx::query(select_case!(
-            "WHERE case_id > $1 AND case_id IN \
-             (SELECT case_id FROM grants WHERE recipient = $2 AND case_id > $1) \
-             ORDER BY case_id ASC LIMIT $3"
+            "WHERE case_id IN \
+             (SELECT DISTINCT case_id FROM grants WHERE recipient = $2 AND case_id > $1 \
+              ORDER BY case_id ASC LIMIT $3) \
+             ORDER BY case_id ASC"
         ))
         .bind(after)
         .bind(&account_id[..])

@@ -1038,12 +1038,14 @@ impl Store for SqliteStore {
         // Blobs compare byte by byte, then by length, so the empty blob sorts
         // before every id: "after nothing" is "from the start".
         let after: &[u8] = after.map_or(&[], |a| &a[..]);
+        // The page is cut in the subquery, walking the (recipient, case_id)
+        // index, so each page reads `limit` grants rather than every one after `after`.
         sqlx::query(select_case!(
-            "WHERE case_id > ? AND case_id IN \
-             (SELECT case_id FROM grants WHERE recipient = ? AND case_id > ?) \
-             ORDER BY case_id ASC LIMIT ?"
+            "WHERE case_id IN \
+             (SELECT DISTINCT case_id FROM grants WHERE recipient = ? AND case_id > ? \
+              ORDER BY case_id ASC LIMIT ?) \
+             ORDER BY case_id ASC"
         ))
-        .bind(after)
         .bind(&account_id[..])
         .bind(after)
         .bind(i64::from(limit))

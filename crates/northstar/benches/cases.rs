@@ -83,7 +83,9 @@ fn measure_limits(record_len: usize) -> Limits {
     };
     let cipher = chacha20poly1305::XChaCha20Poly1305::new(&[9u8; 32].into());
     let nonce = [3u8; 24].into();
-    let sealed = cipher.encrypt(&nonce, vec![1u8; record_len].as_slice()).unwrap();
+    let sealed = cipher
+        .encrypt(&nonce, vec![1u8; record_len].as_slice())
+        .unwrap();
     let open = || {
         cipher
             .decrypt(&nonce, std::hint::black_box(sealed.as_slice()))
@@ -163,10 +165,9 @@ async fn run(count: usize, full: bool) {
             .collect()
     });
     let record_len = rows[0].2[0].entry.len();
-    let tamper =
-        northstar_store_sqlite::tamper::Tamper::open(&data_dir.join("northstar.sqlite3"))
-            .await
-            .unwrap();
+    let tamper = northstar_store_sqlite::tamper::Tamper::open(&data_dir.join("northstar.sqlite3"))
+        .await
+        .unwrap();
     tamper.seed_cases(&rows).await.unwrap();
     drop(rows);
     let seeded_in = seal_started.elapsed();
@@ -224,12 +225,17 @@ async fn run(count: usize, full: bool) {
     let raw_1 = 1.0 / (1.0 / limits.verify_1 + 1.0 / limits.open_1);
     let raw_n = 1.0 / (1.0 / limits.verify_n + 1.0 / limits.open_n);
     // A one-record case also carries its grant: another verify, an X25519 and an AEAD.
-    let floor_n =
-        1.0 / (2.0 / limits.verify_n + 2.0 / limits.open_n + 1.0 / limits.dh_n);
+    let floor_n = 1.0 / (2.0 / limits.verify_n + 2.0 / limits.open_n + 1.0 / limits.dh_n);
     let sync_rate = per_s(cold_sync);
     println!();
-    println!("{count} cases, one summary record each ({record_len}-byte entries), {} cores", limits.cores);
-    println!("seeded (sealed on every core + one transaction) in {:.1} s", seeded_in.as_secs_f64());
+    println!(
+        "{count} cases, one summary record each ({record_len}-byte entries), {} cores",
+        limits.cores
+    );
+    println!(
+        "seeded (sealed on every core + one transaction) in {:.1} s",
+        seeded_in.as_secs_f64()
+    );
     println!();
     println!("{:<46} {:>12} {:>14}", "measure", "figure", "beside");
     println!(
@@ -245,9 +251,18 @@ async fn run(count: usize, full: bool) {
     );
     println!(
         "{:<46} {:>12} {:>14}  = {:.0}% of the raw floor per case incl. its grant on {} cores ({:.0}/s)",
-        "", "", "", 100.0 * sync_rate / floor_n, limits.cores, floor_n
+        "",
+        "",
+        "",
+        100.0 * sync_rate / floor_n,
+        limits.cores,
+        floor_n
     );
-    println!("{:<46} {:>10.3} s", "sync again, nothing changed", warm_sync.as_secs_f64());
+    println!(
+        "{:<46} {:>10.3} s",
+        "sync again, nothing changed",
+        warm_sync.as_secs_f64()
+    );
     println!(
         "{:<46} {:>10.3} s  (Argon2id m=64 MiB t=3 p=4 + slot + cache open)",
         "unlock offline",
@@ -259,7 +274,11 @@ async fn run(count: usize, full: bool) {
         list.as_secs_f64(),
         per_s(list)
     );
-    println!("{:<46} {:>10.3} s", "search the cache", search.as_secs_f64());
+    println!(
+        "{:<46} {:>10.3} s",
+        "search the cache",
+        search.as_secs_f64()
+    );
     println!(
         "{:<46} {:>10.3} s  (target: under 1 s)",
         "unlock + search",
@@ -277,10 +296,14 @@ async fn run(count: usize, full: bool) {
         limits.cores
     );
     if let Some(mib) = peak_rss_mib() {
-        println!("peak resident memory of the whole run (server, seeding and client): {mib:.0} MiB");
+        println!(
+            "peak resident memory of the whole run (server, seeding and client): {mib:.0} MiB"
+        );
     }
     if !full {
-        println!("(a check run on {count} cases; `cargo bench -p northstar --bench cases` for the full size)");
+        println!(
+            "(a check run on {count} cases; `cargo bench -p northstar --bench cases` for the full size)"
+        );
     }
 }
 
