@@ -197,6 +197,8 @@ pub async fn org_init(
     d.membership_head = Some(northstar_crypto::ids::to_hex(&chain.head()));
     d.session_token = Some(session.token.clone());
     d.session_expires_at = Some(session.expires_at);
+    d.last_unlock = Some(crate::now());
+    d.device_slot = Some(b64(&new_device_slot(passphrase, account, &root)?));
     profile.save()?;
     let words = org_fingerprint(&org_root.public_key());
     Ok((
@@ -296,6 +298,8 @@ pub async fn join(
     d.opaque_server_key = Some(registered.server_key);
     d.session_token = Some(session.token);
     d.session_expires_at = Some(session.expires_at);
+    d.last_unlock = Some(crate::now());
+    d.device_slot = Some(b64(&new_device_slot(passphrase, account, &root)?));
     profile.save()?;
     Ok(Joined {
         org_name: org_info.name,

@@ -413,6 +413,8 @@ struct Verifier<'a> {
 struct Work {
     case: ObjectId,
     state: Option<CaseState>,
+    /// The highest head remembered for a case that is not in the cache.
+    remembered: Option<(u64, [u8; 32])>,
     rings: KeyMap,
     /// Fold from scratch (the first sync, changed keys, or a full check).
     rebuild: bool,
@@ -497,12 +499,16 @@ impl Verifier<'_> {
         let Work {
             case,
             state,
+            remembered,
             mut rings,
             rebuild,
             bundle,
         } = work;
         let hex = case.to_hex();
-        let highest = state.as_ref().and_then(|s| s.highest.clone());
+        let highest = state
+            .as_ref()
+            .and_then(|s| s.highest.clone())
+            .or_else(|| remembered.map(|(seq, hash)| (seq, northstar_crypto::ids::to_hex(&hash))));
         if let Some((seq, _)) = &highest
             && bundle.head.len <= *seq
         {
@@ -785,6 +791,14 @@ pub async fn sync(
             .into_iter()
             .map(|c| (c.case_id, c))
             .collect();
+        let remembered_heads: HashMap<[u8; 16], (u64, [u8; 32])> = cache
+            .db
+            .known_heads(&ids)
+            .await
+            .map_err(cache_error)?
+            .into_iter()
+            .map(|(id, seq, hash)| (id, (seq, hash)))
+            .collect();
         let asked: HashMap<String, (ObjectId, u64, bool)> =
             round.iter().map(|w| (w.0.to_hex(), *w)).collect();
         let mut works = vec![];
@@ -801,6 +815,11 @@ pub async fn sync(
                 }
                 None => (None, KeyMap::new()),
             };
+            // A case seen before, then lost and regained: its old head still binds.
+            let remembered = match &state {
+                Some(_) => None,
+                None => remembered_heads.get(&case.0).copied(),
+            };
             // The keys changed since: fold the whole case again with them.
             if !rebuild
                 && state
@@ -813,6 +832,7 @@ pub async fn sync(
             works.push(Work {
                 case,
                 state,
+                remembered,
                 rings,
                 rebuild,
                 bundle,
@@ -832,9 +852,15 @@ pub async fn sync(
             .iter()
             .any(|o| o.as_ref().is_ok_and(|(_, _, _, fetched, _)| *fetched > 0));
         let mut rows = vec![];
+        let mut heads = vec![];
         for outcome in outcomes {
             match outcome {
                 Ok((case, state, rings, fetched, complete)) => {
+                    if let Some((seq, hash)) = &state.highest
+                        && let Some(hash) = northstar_crypto::ids::from_hex::<32>(hash)
+                    {
+                        heads.push((case.0, *seq, hash));
+                    }
                     report.entries += fetched;
                     report.updated += 1;
                     rows.push(cache.seal_row(case, &state, &rings));
@@ -854,6 +880,11 @@ pub async fn sync(
             }
         }
         cache.db.put_cases(&rows).await.map_err(cache_error)?;
+        cache
+            .db
+            .raise_known_heads(&heads)
+            .await
+            .map_err(cache_error)?;
         if next.is_none() {
             next = start_round(api, &mut todo);
         }

@@ -22,3 +22,12 @@ CREATE TABLE cases (
     -- What a list or a search needs: alias, stage, priority, searchable text.
     sealed_listing BLOB    NOT NULL
 ) STRICT;
+
+-- The highest head ever verified per case, kept when the case itself leaves
+-- the cache (the member lost access, for now): if access comes back, a
+-- server that serves less is still caught. Known to the server too.
+CREATE TABLE known_heads (
+    case_id BLOB    NOT NULL PRIMARY KEY CHECK (length(case_id) = 16),
+    seq     INTEGER NOT NULL CHECK (seq >= 0),
+    hash    BLOB    NOT NULL CHECK (length(hash) = 32)
+) STRICT;

@@ -241,7 +241,63 @@ impl CacheDb {
         tx.commit().await.map_err(backend(what))
     }
 
-    /// Forget cases (the member lost access to them).
+    /// Remember the highest head verified for each case (only ever raised).
+    pub async fn raise_known_heads(
+        &self,
+        heads: &[(CaseId, u64, [u8; 32])],
+    ) -> Result<(), CacheError> {
+        let what = "remembering chain heads";
+        let mut tx = self.pool.begin().await.map_err(backend(what))?;
+        for chunk in heads.chunks(1000) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO known_heads (case_id, seq, hash) ");
+            q.push_values(chunk, |mut row, (id, seq, hash)| {
+                row.push_bind(id.to_vec())
+                    .push_bind(count_to(*seq))
+                    .push_bind(hash.to_vec());
+            });
+            q.push(
+                " ON CONFLICT (case_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash \
+                 WHERE excluded.seq > known_heads.seq",
+            );
+            q.build().execute(&mut *tx).await.map_err(backend(what))?;
+        }
+        tx.commit().await.map_err(backend(what))
+    }
+
+    /// The highest heads remembered for any of `ids` (at most 10,000 at once).
+    pub async fn known_heads(
+        &self,
+        ids: &[CaseId],
+    ) -> Result<Vec<(CaseId, u64, [u8; 32])>, CacheError> {
+        let what = "reading remembered chain heads";
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT case_id, seq, hash FROM known_heads WHERE case_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_vec());
+        }
+        q.push(")");
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?
+            .iter()
+            .map(|row| {
+                Ok((
+                    id_from(row.try_get("case_id").map_err(backend(what))?)?,
+                    count_from(row.try_get("seq").map_err(backend(what))?)?,
+                    hash_from(row.try_get("hash").map_err(backend(what))?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Forget cases (the member lost access to them); their known heads stay.
     pub async fn remove_cases(&self, ids: &[CaseId]) -> Result<(), CacheError> {
         let what = "removing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
@@ -256,21 +312,52 @@ impl CacheDb {
     }
 
     /// Every case's sealed listing, in case id order.
+    ///
+    /// sqlx hands SQLite's rows across threads one at a time, which costs
+    /// more than opening a listing; so the rows come a thousand to a
+    /// statement row, hex-encoded and comma-joined by SQLite itself.
     pub async fn listings(&self) -> Result<Vec<(CaseId, Vec<u8>)>, CacheError> {
-        sqlx::query("SELECT case_id, sealed_listing FROM cases ORDER BY case_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend("listing cached cases"))?
-            .iter()
-            .map(|row| {
-                let get = backend("listing cached cases");
-                Ok((
-                    id_from(row.try_get("case_id").map_err(&get)?)?,
-                    row.try_get("sealed_listing").map_err(&get)?,
-                ))
-            })
-            .collect()
+        let what = "listing cached cases";
+        let groups: Vec<String> = sqlx::query_scalar(
+            "SELECT group_concat(hex(case_id) || hex(sealed_listing), ',') \
+             FROM cases GROUP BY rowid / 1000",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend(what))?;
+        let mut out = Vec::new();
+        for group in &groups {
+            for item in group.split(',') {
+                if item.len() < 32 {
+                    return Err(CacheError::Corrupt("a listing row"));
+                }
+                let id = unhex(&item[..32]).ok_or(CacheError::Corrupt("a case id"))?;
+                let listing = unhex(&item[32..]).ok_or(CacheError::Corrupt("a listing"))?;
+                out.push((id_from(id)?, listing));
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
+}
+
+/// SQLite's `hex()` output (upper case) back to bytes.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
 }
 
 #[cfg(test)]
@@ -287,6 +374,42 @@ mod tests {
             sealed_state: vec![2, n, 0, 255],
             sealed_listing: vec![3, n],
         }
+    }
+
+    #[tokio::test]
+    async fn listings_come_back_whole_and_in_order_past_a_thousand() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = CacheDb::open(&dir.path().join("cache.sqlite"))
+            .await
+            .unwrap();
+        let rows: Vec<CachedCase> = (0..2500u32)
+            .rev()
+            .map(|i| {
+                let mut id = [0u8; 16];
+                id[..4].copy_from_slice(&i.to_be_bytes());
+                CachedCase {
+                    case_id: id,
+                    len: 1,
+                    head_hash: [0; 32],
+                    keys_version: 0,
+                    sealed_keys: vec![],
+                    sealed_state: vec![],
+                    // Every byte value, and a length that differs per row.
+                    sealed_listing: (0..=255u8)
+                        .cycle()
+                        .skip(i as usize % 7)
+                        .take(300 + i as usize % 13)
+                        .collect(),
+                }
+            })
+            .collect();
+        db.put_cases(&rows).await.unwrap();
+        let mut expected: Vec<(CaseId, Vec<u8>)> = rows
+            .into_iter()
+            .map(|r| (r.case_id, r.sealed_listing))
+            .collect();
+        expected.sort();
+        assert_eq!(db.listings().await.unwrap(), expected);
     }
 
     #[tokio::test]
@@ -322,7 +445,26 @@ mod tests {
             db.listings().await.unwrap(),
             vec![([1; 16], vec![3, 1]), ([2; 16], vec![3, 2])]
         );
+        db.raise_known_heads(&[([1; 16], 4, [4; 32])])
+            .await
+            .unwrap();
+        db.raise_known_heads(&[([1; 16], 2, [2; 32])])
+            .await
+            .unwrap();
+        assert_eq!(
+            db.known_heads(&[[1; 16]]).await.unwrap(),
+            vec![([1; 16], 4, [4; 32])],
+            "never lowered"
+        );
+        db.raise_known_heads(&[([1; 16], 6, [6; 32])])
+            .await
+            .unwrap();
+        assert_eq!(
+            db.known_heads(&[[1; 16], [9; 16]]).await.unwrap(),
+            vec![([1; 16], 6, [6; 32])]
+        );
         db.remove_cases(&[[1; 16]]).await.unwrap();
+        assert_eq!(db.known_heads(&[[1; 16]]).await.unwrap().len(), 1, "kept");
         assert_eq!(db.positions().await.unwrap().len(), 1);
         db.set_meta("check", b"x").await.unwrap();
         db.set_meta("check", b"y").await.unwrap();

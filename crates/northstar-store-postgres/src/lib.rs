@@ -1187,8 +1187,8 @@ impl Store for PostgresStore {
             .await
             .map_err(fail)?;
         let cases = sqlx::query(select_case!(
-            "WHERE case_id = ANY($1) AND case_id IN \
-             (SELECT case_id FROM grants WHERE recipient = $2 AND case_id = ANY($1)) \
+            "WHERE case_id = ANY($1) AND EXISTS \
+             (SELECT 1 FROM grants WHERE grants.case_id = cases.case_id AND recipient = $2) \
              ORDER BY case_id ASC"
         ))
         .bind(&ids)

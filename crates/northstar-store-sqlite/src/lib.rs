@@ -1092,7 +1092,9 @@ impl Store for SqliteStore {
         };
         let mut q = QueryBuilder::new(select_case!("WHERE case_id IN "));
         in_list(&mut q);
-        q.push(" AND case_id IN (SELECT case_id FROM grants WHERE recipient = ")
+        // Correlated, so each case costs one probe of the (recipient,
+        // case_id) index rather than listing every grant of the account.
+        q.push(" AND EXISTS (SELECT 1 FROM grants WHERE grants.case_id = cases.case_id AND recipient = ")
             .push_bind(account_id.to_vec())
             .push(") ORDER BY case_id ASC");
         let cases = q

@@ -209,7 +209,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Lock => {
             let mut ctx = Context_::new(&cli.client)?;
             let server = ctx.server()?;
-            let ended = northstar_client::logout(&server, &mut ctx.profile).await?;
+            let ended = match northstar_client::logout(&server, &mut ctx.profile).await {
+                Err(e @ ClientError::Network { .. }) => bail!(
+                    "{e}\nThe session was deleted from this device, but the server could not be told: \
+                     it stays valid there until it expires (at most an hour)."
+                ),
+                other => other?,
+            };
             out.print(
                 json!({"locked": true, "session_ended": ended}),
                 "Locked: the session is ended and no key is held; the next command asks for the passphrase.".to_owned(),

@@ -34,7 +34,8 @@ async fn every_edit_behind_the_server_is_refused_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), "s", &Backend::Sqlite);
     let url = server.url.clone();
-    let (ada, _) = support::org_with(&url, dir.path(), &[]);
+    let (ada, members) = support::org_with(&url, dir.path(), &[("bob", "caseworker")]);
+    let bob = &members[0];
     let db = Tamper::open(&server.data_dir.join("northstar.sqlite3"))
         .await
         .unwrap();
@@ -98,6 +99,34 @@ async fn every_edit_behind_the_server_is_refused_and_named() {
         .await
         .unwrap();
     refused(&rolled, "rolled the case back");
+
+    // A member who lost access (so the case left their cache) and regained
+    // it still catches a rollback below the head they saw.
+    let regained = new_case(&ada, &url, "regained", 3);
+    let share = [
+        "case",
+        "share",
+        &regained,
+        "--with",
+        "bob",
+        "--compartment",
+        "summary,story",
+    ];
+    ada.ok(&url, &share);
+    bob.ok(&url, &["case", "show", &regained]);
+    ada.ok(&url, &["case", "unshare", &regained, "--with", "bob"]);
+    let listed = bob.json(&url, &["case", "list"]);
+    assert!(listed["cases"].as_array().unwrap().is_empty(), "{listed}");
+    let page = unlocked.api.case_entries(&regained, 0, 100).await.unwrap();
+    let entry1 = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&page.entries[1].entry)
+        .unwrap();
+    db.roll_back(&id16(&regained), 2, &entry_hash(&entry1))
+        .await
+        .unwrap();
+    ada.ok(&url, &share);
+    let err = bob.fails(&url, &["case", "show", &regained]);
+    assert!(err.contains("rolled the case back"), "{err}");
 
     // Untouched cases still read.
     let fine = new_case(&ada, &url, "fine", 2);
