@@ -7,7 +7,8 @@
 //!   the Rust tests against a throwaway PostgreSQL started for the run, the
 //!   TypeScript type check and the TypeScript tests (with the live Rust interop).
 //! - `cargo xtask vectors` — regenerate the frozen vectors after an intended format change.
-//! - `cargo xtask bench`   — run the benchmarks and print them beside the measured limits.
+//! - `cargo xtask bench`   — run the benchmarks (crypto primitives; 100,000 cases in the local
+//!   cache) and print them beside the limits measured in the same run.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -226,5 +227,7 @@ fn vectors() -> Result<()> {
 }
 
 fn bench() -> Result<()> {
-    run(cargo().args(["bench", "-p", "northstar-crypto"]))
+    run(cargo().args(["bench", "-p", "northstar-crypto"]))?;
+    // 100,000 cases: cold sync, unlock, list and search of the local cache.
+    run(cargo().args(["bench", "-p", "northstar", "--bench", "cases"]))
 }

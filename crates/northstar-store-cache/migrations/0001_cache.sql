@@ -18,9 +18,16 @@ CREATE TABLE cases (
     -- The compartment keys opened so far (opened once, kept symmetric).
     sealed_keys    BLOB    NOT NULL,
     -- The verified chain head, the member's grants and the folded case.
-    sealed_state   BLOB    NOT NULL,
-    -- What a list or a search needs: alias, stage, priority, searchable text.
-    sealed_listing BLOB    NOT NULL
+    sealed_state   BLOB    NOT NULL
+) STRICT;
+
+-- What a list or a search needs: alias, stage, priority, searchable text.
+-- A table of its own: a list or a search reads every listing, and next to
+-- the state (about a kilobyte a case, often on overflow pages) that scan
+-- would read five times the bytes it needs.
+CREATE TABLE listings (
+    case_id        BLOB NOT NULL PRIMARY KEY CHECK (length(case_id) = 16),
+    sealed_listing BLOB NOT NULL
 ) STRICT;
 
 -- The highest head ever verified per case, kept when the case itself leaves

@@ -193,8 +193,8 @@ impl CacheDb {
             return Ok(vec![]);
         }
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT case_id, len, head_hash, keys_version, sealed_keys, sealed_state, sealed_listing \
-             FROM cases WHERE case_id IN (",
+            "SELECT cases.case_id, len, head_hash, keys_version, sealed_keys, sealed_state, \
+             sealed_listing FROM cases JOIN listings USING (case_id) WHERE case_id IN (",
         );
         let mut list = q.separated(", ");
         for id in ids {
@@ -215,11 +215,11 @@ impl CacheDb {
     pub async fn put_cases(&self, cases: &[CachedCase]) -> Result<(), CacheError> {
         let what = "writing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
-        // 7 parameters a row, well under SQLite's limit of 32,766 a statement.
+        // At most 6 parameters a row, well under SQLite's limit of 32,766 a statement.
         for chunk in cases.chunks(512) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO cases (case_id, len, head_hash, keys_version, sealed_keys, \
-                 sealed_state, sealed_listing) ",
+                 sealed_state) ",
             );
             q.push_values(chunk, |mut row, c| {
                 row.push_bind(c.case_id.to_vec())
@@ -227,15 +227,21 @@ impl CacheDb {
                     .push_bind(c.head_hash.to_vec())
                     .push_bind(count_to(c.keys_version))
                     .push_bind(c.sealed_keys.clone())
-                    .push_bind(c.sealed_state.clone())
-                    .push_bind(c.sealed_listing.clone());
+                    .push_bind(c.sealed_state.clone());
             });
             q.push(
                 " ON CONFLICT (case_id) DO UPDATE SET len = excluded.len, \
                  head_hash = excluded.head_hash, keys_version = excluded.keys_version, \
-                 sealed_keys = excluded.sealed_keys, sealed_state = excluded.sealed_state, \
-                 sealed_listing = excluded.sealed_listing",
+                 sealed_keys = excluded.sealed_keys, sealed_state = excluded.sealed_state",
             );
+            q.build().execute(&mut *tx).await.map_err(backend(what))?;
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO listings (case_id, sealed_listing) ");
+            q.push_values(chunk, |mut row, c| {
+                row.push_bind(c.case_id.to_vec())
+                    .push_bind(c.sealed_listing.clone());
+            });
+            q.push(" ON CONFLICT (case_id) DO UPDATE SET sealed_listing = excluded.sealed_listing");
             q.build().execute(&mut *tx).await.map_err(backend(what))?;
         }
         tx.commit().await.map_err(backend(what))
@@ -302,62 +308,36 @@ impl CacheDb {
         let what = "removing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
         for id in ids {
-            sqlx::query("DELETE FROM cases WHERE case_id = ?")
-                .bind(id.to_vec())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend(what))?;
+            for statement in [
+                "DELETE FROM cases WHERE case_id = ?",
+                "DELETE FROM listings WHERE case_id = ?",
+            ] {
+                sqlx::query(statement)
+                    .bind(id.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend(what))?;
+            }
         }
         tx.commit().await.map_err(backend(what))
     }
 
     /// Every case's sealed listing, in case id order.
-    ///
-    /// sqlx hands SQLite's rows across threads one at a time, which costs
-    /// more than opening a listing; so the rows come a thousand to a
-    /// statement row, hex-encoded and comma-joined by SQLite itself.
     pub async fn listings(&self) -> Result<Vec<(CaseId, Vec<u8>)>, CacheError> {
         let what = "listing cached cases";
-        let groups: Vec<String> = sqlx::query_scalar(
-            "SELECT group_concat(hex(case_id) || hex(sealed_listing), ',') \
-             FROM cases GROUP BY rowid / 1000",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend(what))?;
-        let mut out = Vec::new();
-        for group in &groups {
-            for item in group.split(',') {
-                if item.len() < 32 {
-                    return Err(CacheError::Corrupt("a listing row"));
-                }
-                let id = unhex(&item[..32]).ok_or(CacheError::Corrupt("a case id"))?;
-                let listing = unhex(&item[32..]).ok_or(CacheError::Corrupt("a listing"))?;
-                out.push((id_from(id)?, listing));
-            }
-        }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+        sqlx::query("SELECT case_id, sealed_listing FROM listings ORDER BY case_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?
+            .iter()
+            .map(|row| {
+                Ok((
+                    id_from(row.try_get("case_id").map_err(backend(what))?)?,
+                    row.try_get("sealed_listing").map_err(backend(what))?,
+                ))
+            })
+            .collect()
     }
-}
-
-/// SQLite's `hex()` output (upper case) back to bytes.
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return None;
-    }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
 }
 
 #[cfg(test)]
