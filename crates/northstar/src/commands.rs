@@ -651,7 +651,7 @@ fn print_listings(
 
 /// Where a reading command gets its cases from.
 enum Reading {
-    Online(Unlocked),
+    Online(Box<Unlocked>),
     Offline(northstar_client::sync::LocalCache),
 }
 
@@ -758,7 +758,7 @@ impl Context_ {
     async fn reading(&mut self) -> Result<Reading> {
         if !self.offline {
             match self.unlock().await {
-                Ok(unlocked) => return Ok(Reading::Online(unlocked)),
+                Ok(unlocked) => return Ok(Reading::Online(Box::new(unlocked))),
                 Err(e) => match e.downcast_ref::<ClientError>() {
                     Some(ClientError::Network { .. }) => {
                         eprintln!("{e}\nShowing this device's copy instead.");
