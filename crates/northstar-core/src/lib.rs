@@ -6,9 +6,11 @@
 
 mod compartment;
 mod role;
+pub mod workflow;
 
 pub use compartment::{Compartment, ObjectKind};
 pub use role::Role;
+pub use workflow::{Actor, Event, Flag, Refusal, Stage, Verdict, Workflow};
 
 /// A value given as text that names none of the known variants.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,10 @@ use crate::{UnknownCode, UnknownName};
 /// A member's role in an organization, recorded in the signed membership chain.
 ///
 /// Codes are part of the membership link format (docs/crypto.md); never renumber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Members, roles, keys and retention; signs membership links.
     Admin,
