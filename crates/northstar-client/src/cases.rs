@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use northstar_core::Compartment;
+use northstar_core::{Actor, Compartment, Event, Refusal, Workflow};
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, seal_record};
 use northstar_crypto::grant::{
     CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_rotation,
@@ -28,8 +28,17 @@ use crate::{ClientError, Result, b64, unb64};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecordBody {
-    Fields { fields: BTreeMap<String, String> },
-    Note { text: String },
+    Fields {
+        fields: BTreeMap<String, String>,
+    },
+    Note {
+        text: String,
+    },
+    /// A workflow event (in `summary` only): a stage change, a verdict, a
+    /// sign-off, a checklist item or a flag.
+    Event {
+        event: Event,
+    },
 }
 
 /// One entry of a case's history, as this member can see it.
@@ -62,6 +71,9 @@ pub struct CaseView {
     pub history: Vec<HistoryItem>,
     /// The verified chain head: sequence number and hash (hex).
     pub head: Option<(u64, String)>,
+    /// The stage, flags and guards, folded from the `summary` events.
+    #[serde(default)]
+    pub workflow: Workflow,
 }
 
 impl CaseView {
@@ -71,9 +83,11 @@ impl CaseView {
         &mut self,
         seq: u64,
         compartment: Compartment,
-        author: String,
+        actor: &Actor,
+        author_name: String,
         body: Option<RecordBody>,
     ) {
+        let author = author_name;
         match &body {
             Some(RecordBody::Fields { fields }) => {
                 let slot = self.fields.entry(compartment).or_default();
@@ -91,6 +105,15 @@ impl CaseView {
                 self.notes
                     .push((compartment, author.clone(), text.clone(), seq))
             }
+            // Only `summary` carries the workflow, so everyone on the case
+            // folds the same events.
+            Some(RecordBody::Event { event }) if compartment == Compartment::Summary => {
+                self.workflow.fold(seq, actor, event)
+            }
+            Some(RecordBody::Event { .. }) => self
+                .workflow
+                .rejected
+                .push((seq, Refusal::WrongCompartment { compartment })),
             None => {}
         }
         self.history.push(HistoryItem {
@@ -317,6 +340,54 @@ pub async fn read_case(
     let chain = verified_chain(&unlocked.api, profile).await?;
     first_refusal(sync::sync(unlocked, &cache, &chain, Scope::Full(case)).await?)?;
     cache.view(case).await?.ok_or_else(|| no_such_case(case))
+}
+
+/// Record a workflow event in a case's `summary`, after checking it against
+/// the case as it stands (so an honest client never writes an event that
+/// everyone would skip). Returns the workflow after it.
+pub async fn workflow_event(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+    event: Event,
+) -> Result<Workflow> {
+    let view = read_case(unlocked, profile, case).await?;
+    if !view.readable.contains(&Compartment::Summary) {
+        return Err(ClientError::Refused(
+            "no access to the summary compartment of this case, where its workflow lives".into(),
+        ));
+    }
+    let actor = my_actor(unlocked, profile).await?;
+    view.workflow
+        .check(&actor, &event)
+        .map_err(|refusal| ClientError::Refused(format!("refused: {refusal}")))?;
+    let seq = append(
+        unlocked,
+        profile,
+        case,
+        Compartment::Summary,
+        &RecordBody::Event { event },
+    )
+    .await?;
+    let after = read_case(unlocked, profile, case).await?;
+    if let Some((_, refusal)) = after.workflow.rejected.iter().find(|(s, _)| *s == seq) {
+        return Err(ClientError::Refused(format!(
+            "recorded, but void: another member changed the case first ({refusal})"
+        )));
+    }
+    Ok(after.workflow)
+}
+
+/// This member as the verified membership chain knows them.
+async fn my_actor(unlocked: &Unlocked, profile: &mut Profile) -> Result<Actor> {
+    let chain = verified_chain(&unlocked.api, profile).await?;
+    let me = chain
+        .member(unlocked.account)
+        .ok_or_else(|| ClientError::Refused("you are not a member of the organization".into()))?;
+    Ok(Actor {
+        account: unlocked.account.to_hex(),
+        role: me.role,
+    })
 }
 
 /// Sync every case into the cache, then list them from it.

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use northstar_core::Compartment;
+use northstar_core::{Actor, Compartment};
 use northstar_crypto::chain::{ChainHead, verify_chain};
 use northstar_crypto::envelope::{RecordAddress, entry_hash, open_record, verify_entry};
 use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant_as};
@@ -91,7 +91,10 @@ impl Listing {
         Listing {
             case_id: view.case_id.clone(),
             alias: summary("alias"),
-            stage: summary("stage"),
+            stage: view
+                .readable
+                .contains(&Compartment::Summary)
+                .then(|| view.workflow.stage.name().to_owned()),
             priority: summary("priority"),
             country: summary("country"),
             entries,
@@ -629,9 +632,13 @@ impl Verifier<'_> {
             {
                 return Err(ChainError::Fork { seq }.into());
             }
+            let actor = Actor {
+                account: author.account.to_hex(),
+                role: author.role,
+            };
             state
                 .view
-                .apply(header.seq, compartment, author.name.clone(), body);
+                .apply(header.seq, compartment, &actor, author.name.clone(), body);
             state.len = head.seq + 1;
             state.head_hash = Some(northstar_crypto::ids::to_hex(&head.hash));
         }

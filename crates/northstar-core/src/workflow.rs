@@ -255,6 +255,8 @@ pub enum Refusal {
     BadDocument,
     #[error("a reason or referral is at most 2000 characters")]
     TooLong,
+    #[error("workflow events belong in summary, not {compartment}")]
+    WrongCompartment { compartment: crate::Compartment },
 }
 
 /// A stage change, as history.
@@ -542,18 +544,26 @@ mod tests {
         let mut w = at(stage);
         let me = caseworker();
         if stage == Stage::Verification {
-            w.apply(0, &me, &Event::Verdict {
-                result: Verdict::Credible,
-            })
+            w.apply(
+                0,
+                &me,
+                &Event::Verdict {
+                    result: Verdict::Credible,
+                },
+            )
             .unwrap();
             w.apply(0, &me, &Event::SignOff).unwrap();
             w.apply(0, &approver(), &Event::SignOff).unwrap();
         }
         if stage == Stage::Pathway {
-            w.apply(0, &me, &Event::Document {
-                name: "passport".into(),
-                done: true,
-            })
+            w.apply(
+                0,
+                &me,
+                &Event::Document {
+                    name: "passport".into(),
+                    done: true,
+                },
+            )
             .unwrap();
         }
         w

@@ -143,6 +143,44 @@ pub enum CaseCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Move the case to another stage (the next one, or declined, withdrawn, closed).
+    Advance {
+        id: String,
+        /// intake, screening, verification, accepted, protection, pathway, departure,
+        /// arrival, resettlement, closed, declined or withdrawn.
+        stage: String,
+        /// Why (needed to close or decline).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Where a declined requester was referred instead.
+        #[arg(long)]
+        referral: Option<String>,
+    },
+    /// Record the verification verdict (the reasoning goes to the story compartment).
+    Verdict {
+        id: String,
+        /// credible or not-credible.
+        #[arg(long)]
+        result: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sign off acceptance: two different members, the second an approver.
+    Approve { id: String },
+    /// Raise (or with --clear, clear) a flag: lost-contact, on-hold, threat-reported.
+    Flag {
+        id: String,
+        flag: String,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Add a document to the departure checklist, or with --done mark it done.
+    Document {
+        id: String,
+        name: String,
+        #[arg(long)]
+        done: bool,
+    },
     /// Take compartments away from a member: their keys are rotated.
     Unshare {
         id: String,

@@ -389,7 +389,6 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             let mut summary = BTreeMap::from([
                 ("alias".to_owned(), alias.clone()),
                 ("priority".to_owned(), priority.clone()),
-                ("stage".to_owned(), "intake".to_owned()),
             ]);
             if let Some(c) = country {
                 if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
@@ -486,6 +485,101 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 ),
             );
         }
+        CaseCommand::Advance {
+            id,
+            stage,
+            reason,
+            referral,
+        } => {
+            let to: northstar_core::Stage = stage.parse()?;
+            let event = northstar_core::Event::Advance {
+                to,
+                reason,
+                referral,
+            };
+            let workflow =
+                cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event)
+                    .await?;
+            out.print(
+                json!({"case_id": id, "stage": workflow.stage.name()}),
+                format!("Case {id} is now {}.", workflow.stage),
+            );
+        }
+        CaseCommand::Verdict { id, result, reason } => {
+            let result: northstar_core::Verdict = result.parse()?;
+            if reason.trim().is_empty() {
+                bail!("a verdict needs its reasoning (--reason)");
+            }
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            if !view.readable.contains(&Compartment::Story) {
+                bail!(
+                    "the verdict's reasoning goes to the story compartment, which you cannot read"
+                );
+            }
+            let event = northstar_core::Event::Verdict { result };
+            cases::workflow_event(&unlocked, profile, case, event).await?;
+            let note = format!("Verification verdict: {} — {reason}", result.name());
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Story,
+                &RecordBody::Note { text: note },
+            )
+            .await?;
+            out.print(
+                json!({"case_id": id, "verdict": result.name()}),
+                format!("Recorded the verdict '{}' on case {id}.", result.name()),
+            );
+        }
+        CaseCommand::Approve { id } => {
+            let event = northstar_core::Event::SignOff;
+            let workflow =
+                cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event)
+                    .await?;
+            let n = workflow.sign_offs.len();
+            out.print(
+                json!({"case_id": id, "sign_offs": n}),
+                format!(
+                    "Signed off case {id} ({n} of 2 sign-offs{}).",
+                    if n >= 2 { "; it can be accepted" } else { "" }
+                ),
+            );
+        }
+        CaseCommand::Flag { id, flag, clear } => {
+            let flag: northstar_core::Flag = flag.parse()?;
+            let event = northstar_core::Event::Flag {
+                flag,
+                raised: !clear,
+            };
+            cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event).await?;
+            out.print(
+                json!({"case_id": id, "flag": flag.name(), "raised": !clear}),
+                format!(
+                    "{} the flag {} on case {id}.",
+                    if clear { "Cleared" } else { "Raised" },
+                    flag.name()
+                ),
+            );
+        }
+        CaseCommand::Document { id, name, done } => {
+            let event = northstar_core::Event::Document {
+                name: name.clone(),
+                done,
+            };
+            let workflow =
+                cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event)
+                    .await?;
+            let open = workflow.documents.values().filter(|d| !**d).count();
+            out.print(
+                json!({"case_id": id, "document": name, "done": done, "open": open}),
+                format!(
+                    "Checklist of case {id}: '{name}' {}; {open} document(s) still open.",
+                    if done { "done" } else { "needed" }
+                ),
+            );
+        }
         CaseCommand::List
         | CaseCommand::Search { .. }
         | CaseCommand::Show { .. }
@@ -520,6 +614,50 @@ fn print_case(view: &northstar_client::cases::CaseView, out: &Output) {
     use northstar_core::Compartment;
     let mut json_compartments = serde_json::Map::new();
     let mut text = format!("Case {}", view.case_id);
+    let mut workflow_json = serde_json::Value::Null;
+    if view.readable.contains(&Compartment::Summary) {
+        let w = &view.workflow;
+        let flags: Vec<&str> = w.flags.iter().map(|f| f.name()).collect();
+        text.push_str(&format!("\nstage: {}", w.stage));
+        if !flags.is_empty() {
+            text.push_str(&format!("  flags: {}", flags.join(", ")));
+        }
+        if let Some((verdict, _)) = &w.verdict {
+            text.push_str(&format!("\nverdict: {}", verdict.name()));
+        }
+        if !w.sign_offs.is_empty() {
+            text.push_str(&format!("\nsign-offs: {} of 2", w.sign_offs.len()));
+        }
+        if !w.documents.is_empty() {
+            let items: Vec<String> = w
+                .documents
+                .iter()
+                .map(|(name, done)| format!("{name} [{}]", if *done { "x" } else { " " }))
+                .collect();
+            text.push_str(&format!("\ndocuments: {}", items.join(", ")));
+        }
+        if let Some(reason) = &w.end_reason {
+            text.push_str(&format!("\nreason: {reason}"));
+        }
+        if let Some(referral) = &w.referral {
+            text.push_str(&format!("\nreferred to: {referral}"));
+        }
+        for (seq, refusal) in &w.rejected {
+            text.push_str(&format!(
+                "\nWARNING: entry #{seq} holds a workflow event that breaks a rule and was skipped: {refusal}"
+            ));
+        }
+        workflow_json = json!({
+            "stage": w.stage.name(),
+            "flags": flags,
+            "verdict": w.verdict.as_ref().map(|(v, _)| v.name()),
+            "sign_offs": w.sign_offs.len(),
+            "documents": w.documents,
+            "reason": w.end_reason,
+            "referral": w.referral,
+            "rejected": w.rejected.iter().map(|(seq, r)| json!({"seq": seq, "reason": r.to_string()})).collect::<Vec<_>>(),
+        });
+    }
     for c in Compartment::OF_CASE {
         if !view.readable.contains(&c) {
             json_compartments.insert(c.name().into(), json!({"access": false}));
@@ -551,9 +689,38 @@ fn print_case(view: &northstar_client::cases::CaseView, out: &Output) {
         }
     }
     out.print(
-        json!({"case_id": view.case_id, "compartments": json_compartments}),
+        json!({"case_id": view.case_id, "workflow": workflow_json, "compartments": json_compartments}),
         text,
     );
+}
+
+fn describe_event(event: &northstar_core::Event) -> String {
+    use northstar_core::Event;
+    match event {
+        Event::Advance {
+            to,
+            reason,
+            referral,
+        } => {
+            let mut s = format!("moved to {to}");
+            if let Some(r) = reason {
+                s.push_str(&format!(" — {r}"));
+            }
+            if let Some(r) = referral {
+                s.push_str(&format!(" (referred to {r})"));
+            }
+            s
+        }
+        Event::Verdict { result } => format!("verdict: {}", result.name()),
+        Event::SignOff => "signed off acceptance".to_owned(),
+        Event::Document { name, done: true } => format!("document done: {name}"),
+        Event::Document { name, done: false } => format!("document needed: {name}"),
+        Event::Flag { flag, raised: true } => format!("raised flag {}", flag.name()),
+        Event::Flag {
+            flag,
+            raised: false,
+        } => format!("cleared flag {}", flag.name()),
+    }
 }
 
 fn print_history(view: &northstar_client::cases::CaseView, out: &Output) {
@@ -574,6 +741,7 @@ fn print_history(view: &northstar_client::cases::CaseView, out: &Output) {
                     .collect::<Vec<_>>()
                     .join(", "),
                 Some(RecordBody::Note { text }) => format!("note: {text}"),
+                Some(RecordBody::Event { event }) => describe_event(event),
                 None => "(sealed: no access)".to_owned(),
             };
             format!(

@@ -1,0 +1,219 @@
+//! The workflow through the command line: every guard refuses with its
+//! reason and accepts once satisfied, and an event that breaks a rule but
+//! reaches the chain anyway is skipped by every reader.
+
+mod support;
+
+use northstar_client::Profile;
+use northstar_client::cases::RecordBody;
+use northstar_core::{Compartment, Event, Stage};
+use support::{Backend, Server};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guards_refuse_then_accept_along_the_whole_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(
+        &url,
+        dir.path(),
+        &[
+            ("ann", "approver"),
+            ("cat", "caseworker"),
+            ("pia", "partner"),
+        ],
+    );
+    let (ann, cat, pia) = (&members[0], &members[1], &members[2]);
+    let made = cat.json(
+        &url,
+        &["case", "new", "--alias", "Heron", "--priority", "emergency"],
+    );
+    let id = made["case_id"].as_str().unwrap().to_owned();
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "share",
+            &id,
+            "--with",
+            "ann",
+            "--compartment",
+            "summary,story",
+        ],
+    );
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "share",
+            &id,
+            "--with",
+            "pia",
+            "--compartment",
+            "summary",
+        ],
+    );
+    let stage = |who: &support::Member| -> String {
+        who.json(&url, &["case", "show", &id])["workflow"]["stage"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(stage(cat), "intake");
+    let refused = |who: &support::Member, args: &[&str], why: &str| {
+        let err = who.fails(&url, args);
+        assert!(
+            err.contains(why),
+            "`{}`: expected '{why}' in {err}",
+            args.join(" ")
+        );
+    };
+
+    refused(
+        cat,
+        &["case", "advance", &id, "verification"],
+        "goes from intake to screening",
+    );
+    refused(
+        cat,
+        &["case", "advance", &id, "limbo"],
+        "unknown stage 'limbo'",
+    );
+    refused(
+        pia,
+        &["case", "advance", &id, "screening"],
+        "a partner cannot change",
+    );
+    cat.ok(&url, &["case", "advance", &id, "screening"]);
+    cat.ok(&url, &["case", "advance", &id, "verification"]);
+    refused(cat, &["case", "advance", &id, "accepted"], "signed verdict");
+    refused(cat, &["case", "approve", &id], "signed verdict");
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "verdict",
+            &id,
+            "--result",
+            "credible",
+            "--reason",
+            "references from partner",
+        ],
+    );
+    refused(
+        cat,
+        &[
+            "case", "verdict", &id, "--result", "credible", "--reason", "again",
+        ],
+        "already recorded",
+    );
+    cat.ok(&url, &["case", "approve", &id]);
+    refused(cat, &["case", "advance", &id, "accepted"], "it has 1");
+    refused(cat, &["case", "approve", &id], "already signed off");
+    ann.ok(&url, &["case", "approve", &id]);
+    cat.ok(&url, &["case", "advance", &id, "accepted"]);
+    // The verdict's reasoning went to story, where ann (story) reads it and pia cannot.
+    let shown = ann.json(&url, &["case", "show", &id]);
+    let story = shown["compartments"]["story"]["notes"].to_string();
+    assert!(story.contains("references from partner"), "{story}");
+    assert_eq!(shown["workflow"]["verdict"], "credible");
+    assert_eq!(
+        pia.json(&url, &["case", "show", &id])["compartments"]["story"]["access"],
+        false
+    );
+    assert_eq!(
+        stage(pia),
+        "accepted",
+        "everyone on the case folds the same stage"
+    );
+
+    cat.ok(&url, &["case", "advance", &id, "protection"]);
+    cat.ok(&url, &["case", "advance", &id, "pathway"]);
+    refused(
+        cat,
+        &["case", "advance", &id, "departure"],
+        "needs a documents checklist",
+    );
+    cat.ok(&url, &["case", "document", &id, "passport"]);
+    cat.ok(&url, &["case", "document", &id, "exit visa"]);
+    cat.ok(&url, &["case", "document", &id, "passport", "--done"]);
+    refused(
+        cat,
+        &["case", "advance", &id, "departure"],
+        "missing: exit visa",
+    );
+    cat.ok(&url, &["case", "document", &id, "exit visa", "--done"]);
+    cat.ok(&url, &["case", "advance", &id, "departure"]);
+    cat.ok(&url, &["case", "flag", &id, "lost-contact"]);
+    assert_eq!(
+        cat.json(&url, &["case", "show", &id])["workflow"]["flags"],
+        serde_json::json!(["lost-contact"])
+    );
+    cat.ok(&url, &["case", "flag", &id, "lost-contact", "--clear"]);
+    cat.ok(&url, &["case", "advance", &id, "arrival"]);
+    cat.ok(&url, &["case", "advance", &id, "resettlement"]);
+    refused(
+        cat,
+        &["case", "advance", &id, "closed"],
+        "closed needs a reason",
+    );
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "advance",
+            &id,
+            "closed",
+            "--reason",
+            "resettled in Canada",
+        ],
+    );
+    refused(
+        cat,
+        &["case", "flag", &id, "on-hold"],
+        "does not change any more",
+    );
+    let listed = cat.json(&url, &["case", "list"]);
+    assert_eq!(listed["cases"][0]["stage"], "closed");
+
+    // History shows who moved the case and why.
+    let history = cat.ok(&url, &["case", "history", &id]);
+    assert!(
+        history.contains("moved to closed — resettled in Canada"),
+        "{history}"
+    );
+
+    // A second case: a client that skips the checks writes an event that
+    // breaks a rule. Every reader skips it and says so.
+    let other = cat.json(&url, &["case", "new", "--alias", "Stork"])["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut profile = Profile::load(&cat.profile).unwrap();
+    let unlocked = northstar_client::login(&url, &mut profile, "cat", &cat.passphrase)
+        .await
+        .unwrap();
+    let case = northstar_client::cases::parse_case_id(&other).unwrap();
+    let jump = RecordBody::Event {
+        event: Event::Advance {
+            to: Stage::Departure,
+            reason: None,
+            referral: None,
+        },
+    };
+    northstar_client::cases::append(&unlocked, &mut profile, case, Compartment::Summary, &jump)
+        .await
+        .unwrap();
+    let shown = cat.json(&url, &["case", "show", &other]);
+    assert_eq!(shown["workflow"]["stage"], "intake");
+    let rejected = shown["workflow"]["rejected"].to_string();
+    assert!(
+        rejected.contains("goes from intake to screening"),
+        "{rejected}"
+    );
+    let text = cat.ok(&url, &["case", "show", &other]);
+    assert!(
+        text.contains("WARNING: entry #1 holds a workflow event that breaks a rule"),
+        "{text}"
+    );
+}
