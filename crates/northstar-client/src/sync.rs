@@ -72,6 +72,19 @@ pub struct Listing {
     pub entries: u64,
     /// Every readable field value and note, lower-cased, one per line.
     pub text: String,
+    /// Open tasks, earliest due first (empty without access to `summary`).
+    #[serde(default)]
+    pub tasks: Vec<ListedTask>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+/// An open task, as a list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListedTask {
+    pub id: String,
+    pub title: String,
+    pub due: i64,
 }
 
 impl Listing {
@@ -99,6 +112,22 @@ impl Listing {
             country: summary("country"),
             entries,
             text,
+            tasks: view
+                .workflow
+                .open_tasks()
+                .into_iter()
+                .map(|(id, t)| ListedTask {
+                    id: id.to_owned(),
+                    title: t.title.clone(),
+                    due: t.due,
+                })
+                .collect(),
+            flags: view
+                .workflow
+                .flags
+                .iter()
+                .map(|f| f.name().to_owned())
+                .collect(),
         }
     }
 

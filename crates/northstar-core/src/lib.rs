@@ -6,11 +6,12 @@
 
 mod compartment;
 mod role;
+pub mod time;
 pub mod workflow;
 
 pub use compartment::{Compartment, ObjectKind};
 pub use role::Role;
-pub use workflow::{Actor, Event, Flag, Refusal, Stage, Verdict, Workflow};
+pub use workflow::{Actor, Event, Flag, Priority, Refusal, Stage, Task, Verdict, Workflow};
 
 /// A value given as text that names none of the known variants.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

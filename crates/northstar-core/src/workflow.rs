@@ -182,6 +182,74 @@ impl std::str::FromStr for Verdict {
     }
 }
 
+/// How fast a case must move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Emergency,
+    Urgent,
+    Normal,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Emergency, Priority::Urgent, Priority::Normal];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Emergency => "emergency",
+            Priority::Urgent => "urgent",
+            Priority::Normal => "normal",
+        }
+    }
+
+    /// The tasks a new case of this priority starts with (brief §2): every
+    /// request is acknowledged within two hours (done when it reaches
+    /// screening); an emergency case departs within seven days.
+    pub fn deadline_tasks(self, now: i64) -> Vec<Event> {
+        let mut tasks = vec![Event::Task {
+            id: "acknowledge".into(),
+            title: "Acknowledge the request".into(),
+            due: now + 2 * 3600,
+            closes_at: Some(Stage::Screening),
+        }];
+        if self == Priority::Emergency {
+            tasks.push(Event::Task {
+                id: "depart".into(),
+                title: "Emergency: depart within 7 days".into(),
+                due: now + 7 * 86_400,
+                closes_at: Some(Stage::Departure),
+            });
+        }
+        tasks
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| UnknownName {
+                kind: "priority",
+                given: s.to_owned(),
+                expected: "emergency, urgent, normal".into(),
+            })
+    }
+}
+
+/// Something to do on a case by a time (unix seconds, UTC, written and
+/// signed by the member who added it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub title: String,
+    pub due: i64,
+    pub done: bool,
+    /// Done by itself when the case reaches this stage.
+    pub closes_at: Option<Stage>,
+}
+
 /// Who did something: a member's account id (hex) and role, as the verified
 /// membership chain says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +281,16 @@ pub enum Event {
     Document { name: String, done: bool },
     /// Raise or clear a flag.
     Flag { flag: Flag, raised: bool },
+    /// Add a task with a due time.
+    Task {
+        id: String,
+        title: String,
+        due: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closes_at: Option<Stage>,
+    },
+    /// Mark a task done.
+    TaskDone { id: String },
 }
 
 /// Why an event was refused.
@@ -255,6 +333,14 @@ pub enum Refusal {
     BadDocument,
     #[error("a reason or referral is at most 2000 characters")]
     TooLong,
+    #[error(
+        "a task id is 1 to 32 lower-case letters, digits or dashes, and a title 1 to 200 characters"
+    )]
+    BadTask,
+    #[error("the case already has a task '{id}'")]
+    TaskExists { id: String },
+    #[error("the case has no open task '{id}'")]
+    NoSuchTask { id: String },
     #[error("workflow events belong in summary, not {compartment}")]
     WrongCompartment { compartment: crate::Compartment },
 }
@@ -279,6 +365,9 @@ pub struct Workflow {
     /// The departure checklist: document → done.
     pub documents: BTreeMap<String, bool>,
     pub flags: BTreeSet<Flag>,
+    /// Tasks by id.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, Task>,
     /// Why the case was declined, withdrawn or closed, and any referral.
     pub end_reason: Option<String>,
     pub referral: Option<String>,
@@ -351,7 +440,40 @@ impl Workflow {
                 }
             }
             Event::Flag { .. } => Ok(()),
+            Event::Task { id, title, due, .. } => {
+                let id_ok = (1..=32).contains(&id.len())
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                let title_len = title.trim().chars().count();
+                if !id_ok || title_len == 0 || title_len > 200 || *due <= 0 {
+                    Err(Refusal::BadTask)
+                } else if self.tasks.contains_key(id) {
+                    Err(Refusal::TaskExists { id: id.clone() })
+                } else {
+                    Ok(())
+                }
+            }
+            Event::TaskDone { id } => match self.tasks.get(id) {
+                Some(task) if !task.done => Ok(()),
+                _ => Err(Refusal::NoSuchTask { id: id.clone() }),
+            },
         }
+    }
+
+    /// Open tasks, overdue first, then by due time. None once the case ended.
+    pub fn open_tasks(&self) -> Vec<(&str, &Task)> {
+        if !self.stage.is_open() {
+            return vec![];
+        }
+        let mut open: Vec<(&str, &Task)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| !t.done)
+            .map(|(id, t)| (id.as_str(), t))
+            .collect();
+        open.sort_by_key(|(id, t)| (t.due, *id));
+        open
     }
 
     fn check_advance(
@@ -435,6 +557,11 @@ impl Workflow {
                     self.referral = referral.clone();
                 }
                 self.stage = *to;
+                for task in self.tasks.values_mut() {
+                    if task.closes_at == Some(*to) {
+                        task.done = true;
+                    }
+                }
             }
             Event::Verdict { result } => self.verdict = Some((*result, actor.clone())),
             Event::SignOff => self.sign_offs.push(actor.clone()),
@@ -446,6 +573,27 @@ impl Workflow {
                     self.flags.insert(*flag);
                 } else {
                     self.flags.remove(flag);
+                }
+            }
+            Event::Task {
+                id,
+                title,
+                due,
+                closes_at,
+            } => {
+                self.tasks.insert(
+                    id.clone(),
+                    Task {
+                        title: title.trim().to_owned(),
+                        due: *due,
+                        done: false,
+                        closes_at: *closes_at,
+                    },
+                );
+            }
+            Event::TaskDone { id } => {
+                if let Some(task) = self.tasks.get_mut(id) {
+                    task.done = true;
                 }
             }
         }
@@ -621,21 +769,23 @@ mod tests {
     #[test]
     fn every_other_action_is_allowed_or_refused_as_the_table_says() {
         use Stage::*;
-        // Columns: verdict, sign-off (with a verdict), document, flag.
-        // Y = allowed; V = verdict out of stage; S = sign-off out of stage; e = ended.
+        // Columns: verdict, sign-off (with a verdict), document, flag, task,
+        // marking an unknown task done.
+        // Y = allowed; V = verdict out of stage; S = sign-off out of stage;
+        // T = no such task; e = ended.
         let table: [(Stage, &str); 12] = [
-            (Intake, "VSYY"),
-            (Screening, "VSYY"),
-            (Verification, "YYYY"),
-            (Accepted, "VSYY"),
-            (Protection, "VSYY"),
-            (Pathway, "VSYY"),
-            (Departure, "VSYY"),
-            (Arrival, "VSYY"),
-            (Resettlement, "VSYY"),
-            (Closed, "eeee"),
-            (Declined, "eeee"),
-            (Withdrawn, "eeee"),
+            (Intake, "VSYYYT"),
+            (Screening, "VSYYYT"),
+            (Verification, "YYYYYT"),
+            (Accepted, "VSYYYT"),
+            (Protection, "VSYYYT"),
+            (Pathway, "VSYYYT"),
+            (Departure, "VSYYYT"),
+            (Arrival, "VSYYYT"),
+            (Resettlement, "VSYYYT"),
+            (Closed, "eeeeee"),
+            (Declined, "eeeeee"),
+            (Withdrawn, "eeeeee"),
         ];
         for (stage, row) in table {
             let mut fresh = at(stage);
@@ -659,6 +809,15 @@ mod tests {
                     flag: Flag::OnHold,
                     raised: true,
                 },
+                Event::Task {
+                    id: "call-lawyer".into(),
+                    title: "Call the lawyer".into(),
+                    due: 1_800_000_000,
+                    closes_at: None,
+                },
+                Event::TaskDone {
+                    id: "nothing-like-this".into(),
+                },
             ];
             for (i, (event, expect)) in actions.iter().zip(row.chars()).enumerate() {
                 let mut w = fresh.clone();
@@ -677,6 +836,9 @@ mod tests {
                     'Y' => Ok(()),
                     'V' => Err(Refusal::VerdictOutOfStage),
                     'S' => Err(Refusal::SignOffOutOfStage),
+                    'T' => Err(Refusal::NoSuchTask {
+                        id: "nothing-like-this".into(),
+                    }),
                     'e' => Err(Refusal::Ended { stage }),
                     _ => unreachable!(),
                 };
@@ -864,6 +1026,60 @@ mod tests {
         assert_eq!(w.rejected.len(), 1);
         assert_eq!(w.rejected[0].0, 7);
         assert!(matches!(w.rejected[0].1, Refusal::NotNext { .. }));
+    }
+
+    #[test]
+    fn deadlines_come_from_the_priority_and_close_with_the_stage() {
+        let now = 1_800_000_000;
+        let mut w = Workflow::default();
+        let cw = caseworker();
+        for event in Priority::Emergency.deadline_tasks(now) {
+            w.apply(1, &cw, &event).unwrap();
+        }
+        let open = w.open_tasks();
+        assert_eq!(open.len(), 2);
+        assert_eq!(open[0], ("acknowledge", &w.tasks["acknowledge"]));
+        assert_eq!(open[0].1.due, now + 7200, "acknowledged within two hours");
+        assert_eq!(
+            open[1].1.due,
+            now + 7 * 86_400,
+            "an emergency departs within a week"
+        );
+        assert_eq!(Priority::Normal.deadline_tasks(now).len(), 1);
+        // Reaching screening acknowledges; a custom task is done by hand.
+        w.apply(2, &cw, &advance(Stage::Screening)).unwrap();
+        assert!(w.tasks["acknowledge"].done);
+        let call = Event::Task {
+            id: "call".into(),
+            title: "Call back".into(),
+            due: now - 10,
+            closes_at: None,
+        };
+        w.apply(3, &cw, &call).unwrap();
+        assert_eq!(
+            w.check(&cw, &call),
+            Err(Refusal::TaskExists { id: "call".into() })
+        );
+        assert_eq!(w.open_tasks()[0].0, "call", "the earliest due first");
+        w.apply(4, &cw, &Event::TaskDone { id: "call".into() })
+            .unwrap();
+        assert_eq!(
+            w.check(&cw, &Event::TaskDone { id: "call".into() }),
+            Err(Refusal::NoSuchTask { id: "call".into() })
+        );
+        assert_eq!(w.open_tasks().len(), 1);
+        for bad in ["", "Capital", "has space", &"x".repeat(33)] {
+            let event = Event::Task {
+                id: bad.into(),
+                title: "t".into(),
+                due: now,
+                closes_at: None,
+            };
+            assert_eq!(w.check(&cw, &event), Err(Refusal::BadTask), "{bad:?}");
+        }
+        // An ended case has no open tasks.
+        w.apply(5, &cw, &advance(Stage::Withdrawn)).unwrap();
+        assert!(w.open_tasks().is_empty());
     }
 
     #[test]

@@ -79,6 +79,19 @@ pub enum Command {
     /// This device's encrypted copy of your cases.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Tasks across the cases you can read.
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Open tasks, overdue first, then by due time.
+    List {
+        /// Only the overdue ones.
+        #[arg(long)]
+        overdue: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +194,16 @@ pub enum CaseCommand {
         #[arg(long)]
         done: bool,
     },
+    /// Add a task with a due time; prints its id.
+    Task {
+        id: String,
+        title: String,
+        /// +2h, +7d, 2026-12-01 or 2026-12-01T14:30 (UTC).
+        #[arg(long)]
+        due: String,
+    },
+    /// Mark a task done.
+    TaskDone { id: String, task: String },
     /// Take compartments away from a member: their keys are rotated.
     Unshare {
         id: String,

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::{
     CacheCommand, CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs,
+    TaskCommand,
 };
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -222,6 +223,53 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Task(TaskCommand::List { overdue }) => {
+            let mut ctx = Context_::new(&cli.client)?;
+            let listings = match ctx.reading().await? {
+                Reading::Online(unlocked) => {
+                    northstar_client::cases::list_cases(&unlocked, &mut ctx.profile)
+                        .await?
+                        .0
+                }
+                Reading::Offline(cache) => cache.listings().await?,
+            };
+            let now = now();
+            let mut tasks: Vec<_> = listings
+                .iter()
+                .flat_map(|l| l.tasks.iter().map(move |t| (l, t)))
+                .filter(|(_, t)| !overdue || t.due < now)
+                .collect();
+            // Overdue first (earliest first), then upcoming by due time.
+            tasks.sort_by_key(|(l, t)| (t.due >= now, t.due, l.case_id.clone()));
+            let rows: Vec<_> = tasks
+                .iter()
+                .map(|(l, t)| json!({"case_id": l.case_id, "alias": l.alias, "task": t.id, "title": t.title, "due": t.due, "overdue": t.due < now}))
+                .collect();
+            let text = tasks
+                .iter()
+                .map(|(l, t)| {
+                    format!(
+                        "{} {}  {}  {:<20} {} [{}]",
+                        if t.due < now { "OVERDUE" } else { "due    " },
+                        northstar_core::time::format_utc(t.due),
+                        l.case_id,
+                        l.alias.as_deref().unwrap_or("?"),
+                        t.title,
+                        t.id
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                json!({"tasks": rows}),
+                if text.is_empty() {
+                    "No open tasks.".into()
+                } else {
+                    text
+                },
+            );
+            Ok(())
+        }
         Command::Cache(command) => {
             let mut ctx = Context_::new(&cli.client)?;
             match command {
@@ -397,6 +445,10 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 summary.insert("country".to_owned(), c.to_ascii_uppercase());
             }
             let id = cases::create_case(&unlocked, profile, summary).await?;
+            let priority: northstar_core::Priority = priority.parse()?;
+            for task in priority.deadline_tasks(now()) {
+                cases::workflow_event(&unlocked, profile, id, task).await?;
+            }
             out.print(
                 json!({"case_id": id.to_hex(), "alias": alias}),
                 format!("Opened case '{alias}': {}", id.to_hex()),
@@ -580,6 +632,32 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 ),
             );
         }
+        CaseCommand::Task { id, title, due } => {
+            let due = northstar_core::time::parse_due(&due, now()).map_err(anyhow::Error::msg)?;
+            let task_id = format!("t{:06x}", rand_u32() & 0xff_ffff);
+            let event = northstar_core::Event::Task {
+                id: task_id.clone(),
+                title: title.clone(),
+                due,
+                closes_at: None,
+            };
+            cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event).await?;
+            out.print(
+                json!({"case_id": id, "task": task_id, "title": title, "due": due}),
+                format!(
+                    "Added the task '{title}' to case {id}, due {}: {task_id}",
+                    northstar_core::time::format_utc(due)
+                ),
+            );
+        }
+        CaseCommand::TaskDone { id, task } => {
+            let event = northstar_core::Event::TaskDone { id: task.clone() };
+            cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event).await?;
+            out.print(
+                json!({"case_id": id, "task": task, "done": true}),
+                format!("Task {task} of case {id} is done."),
+            );
+        }
         CaseCommand::List
         | CaseCommand::Search { .. }
         | CaseCommand::Show { .. }
@@ -720,6 +798,11 @@ fn describe_event(event: &northstar_core::Event) -> String {
             flag,
             raised: false,
         } => format!("cleared flag {}", flag.name()),
+        Event::Task { id, title, due, .. } => format!(
+            "task {id}: {title}, due {}",
+            northstar_core::time::format_utc(*due)
+        ),
+        Event::TaskDone { id } => format!("task {id} done"),
     }
 }
 
@@ -834,6 +917,17 @@ fn report_approvals(approvals: &northstar_client::Approvals) {
              Someone may be impersonating them, or the server is lying."
         );
     }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn rand_u32() -> u32 {
+    use rand::RngCore;
+    rand::rngs::OsRng.next_u32()
 }
 
 fn human_duration(seconds: i64) -> String {

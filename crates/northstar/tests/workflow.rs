@@ -213,7 +213,93 @@ async fn the_guards_refuse_then_accept_along_the_whole_path() {
     );
     let text = cat.ok(&url, &["case", "show", &other]);
     assert!(
-        text.contains("WARNING: entry #1 holds a workflow event that breaks a rule"),
+        text.contains("WARNING: entry #2 holds a workflow event that breaks a rule"),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_carry_deadlines_and_overdue_ones_come_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let cat = &members[0];
+    let urgent = cat.json(
+        &url,
+        &["case", "new", "--alias", "Heron", "--priority", "emergency"],
+    );
+    let heron = urgent["case_id"].as_str().unwrap().to_owned();
+    let calm = cat.json(&url, &["case", "new", "--alias", "Stork"]);
+    let stork = calm["case_id"].as_str().unwrap().to_owned();
+
+    let titles = |listed: &serde_json::Value| -> Vec<String> {
+        listed["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = cat.json(&url, &["task", "list"]);
+    let all = titles(&listed);
+    assert_eq!(
+        all.iter()
+            .filter(|t| *t == "Acknowledge the request")
+            .count(),
+        2,
+        "every request is acknowledged within two hours: {all:?}"
+    );
+    assert!(
+        all.contains(&"Emergency: depart within 7 days".to_owned()),
+        "{all:?}"
+    );
+    assert!(
+        cat.json(&url, &["task", "list", "--overdue"])["tasks"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A task already late comes first, in both lists.
+    let added = cat.ok(
+        &url,
+        &[
+            "case",
+            "task",
+            &stork,
+            "Call the lawyer",
+            "--due",
+            "2020-01-01",
+        ],
+    );
+    let task_id = support::last_word(&added);
+    let listed = cat.json(&url, &["task", "list"]);
+    assert_eq!(listed["tasks"][0]["title"], "Call the lawyer");
+    assert_eq!(listed["tasks"][0]["overdue"], true);
+    let overdue = cat.json(&url, &["task", "list", "--overdue"]);
+    assert_eq!(titles(&overdue), vec!["Call the lawyer".to_owned()]);
+    let text = cat.ok(&url, &["task", "list"]);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("OVERDUE 2020-01-01 00:00 UTC"),
+        "{text}"
+    );
+
+    // Moving to screening acknowledges; a task is done by hand; bad input changes nothing.
+    cat.ok(&url, &["case", "advance", &heron, "screening"]);
+    cat.ok(&url, &["case", "task-done", &stork, &task_id]);
+    let err = cat.fails(&url, &["case", "task-done", &stork, &task_id]);
+    assert!(err.contains("no open task"), "{err}");
+    let err = cat.fails(&url, &["case", "task", &stork, "Soon", "--due", "tomorrow"]);
+    assert!(err.contains("is not a due time"), "{err}");
+    let left = titles(&cat.json(&url, &["task", "list"]));
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"Emergency: depart within 7 days".to_owned()));
+    assert!(
+        left.contains(&"Acknowledge the request".to_owned()),
+        "Stork's is still open"
     );
 }
