@@ -77,6 +77,13 @@ pub struct Listing {
     pub tasks: Vec<ListedTask>,
     #[serde(default)]
     pub flags: Vec<String>,
+    /// The day the case was opened (`YYYY-MM-DD`), where to, and by which route.
+    #[serde(default)]
+    pub opened: Option<String>,
+    #[serde(default)]
+    pub destination: Option<String>,
+    #[serde(default)]
+    pub pathway: Option<String>,
 }
 
 /// An open task, as a list shows it.
@@ -128,6 +135,9 @@ impl Listing {
                 .iter()
                 .map(|f| f.name().to_owned())
                 .collect(),
+            opened: summary("opened"),
+            destination: summary("destination"),
+            pathway: summary("pathway"),
         }
     }
 

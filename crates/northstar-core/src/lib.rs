@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod compartment;
+pub mod report;
 mod role;
 pub mod time;
 pub mod workflow;

@@ -82,6 +82,16 @@ pub enum Command {
     /// Tasks across the cases you can read.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Counts by stage, month opened, destination and pathway over the cases
+    /// you can read, with every cell below k suppressed.
+    Report {
+        /// The smallest count shown.
+        #[arg(long, default_value_t = 5)]
+        k: u64,
+        /// Print CSV (dimension,value,count) instead of text.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

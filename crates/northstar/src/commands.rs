@@ -270,6 +270,53 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Report { k, csv } => {
+            if k < 2 {
+                bail!("k must be at least 2: a cell of one case points at a person");
+            }
+            let mut ctx = Context_::new(&cli.client)?;
+            let listings = match ctx.reading().await? {
+                Reading::Online(unlocked) => {
+                    northstar_client::cases::list_cases(&unlocked, &mut ctx.profile)
+                        .await?
+                        .0
+                }
+                Reading::Offline(cache) => cache.listings().await?,
+            };
+            let tables = report_tables(&listings, k);
+            if csv {
+                let mut text = String::from("dimension,value,count");
+                for t in &tables {
+                    for (value, cell) in &t.cells {
+                        let count = match cell {
+                            northstar_core::report::Cell::Count(n) => n.to_string(),
+                            northstar_core::report::Cell::Suppressed => "suppressed".into(),
+                        };
+                        text.push_str(&format!("\n{},{},{count}", t.dimension, csv_field(value)));
+                    }
+                }
+                println!("{text}");
+            } else {
+                let mut text =
+                    format!("Cases you can read, cells below {k} suppressed (\"<{k}\").");
+                for t in &tables {
+                    text.push_str(&format!("\n\nby {}", t.dimension));
+                    for (value, cell) in &t.cells {
+                        let shown = match cell {
+                            northstar_core::report::Cell::Count(n) => n.to_string(),
+                            northstar_core::report::Cell::Suppressed => format!("<{k}"),
+                        };
+                        text.push_str(&format!("\n  {value:<16} {shown:>6}"));
+                    }
+                    text.push_str(&format!(
+                        "\n  {:<16} {:>6}  (cells shown)",
+                        "total", t.shown_total
+                    ));
+                }
+                out.print(json!({"k": k, "tables": tables}), text);
+            }
+            Ok(())
+        }
         Command::Cache(command) => {
             let mut ctx = Context_::new(&cli.client)?;
             match command {
@@ -437,6 +484,10 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             let mut summary = BTreeMap::from([
                 ("alias".to_owned(), alias.clone()),
                 ("priority".to_owned(), priority.clone()),
+                (
+                    "opened".to_owned(),
+                    northstar_core::time::format_utc(now())[..10].to_owned(),
+                ),
             ]);
             if let Some(c) = country {
                 if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
@@ -916,6 +967,54 @@ fn report_approvals(approvals: &northstar_client::Approvals) {
             "Refused to admit '{name}': their join does not prove knowledge of the invitation code. \
              Someone may be impersonating them, or the server is lying."
         );
+    }
+}
+
+/// The report's one-dimensional tables over what this member can read.
+fn report_tables(
+    listings: &[northstar_client::sync::Listing],
+    k: u64,
+) -> Vec<northstar_core::report::Table> {
+    use std::collections::BTreeMap;
+    // Only cases whose summary this member reads have a stage at all.
+    let readable: Vec<_> = listings.iter().filter(|l| l.stage.is_some()).collect();
+    let mut by_stage: BTreeMap<String, u64> = northstar_core::Stage::ALL
+        .iter()
+        .map(|s| (s.name().to_owned(), 0))
+        .collect();
+    let mut by_month = BTreeMap::new();
+    let mut by_destination = BTreeMap::new();
+    let mut by_pathway = BTreeMap::new();
+    let or_none = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_owned());
+    for l in &readable {
+        *by_stage.entry(or_none(&l.stage, "unknown")).or_default() += 1;
+        let month = l
+            .opened
+            .as_deref()
+            .and_then(|d| d.get(..7))
+            .unwrap_or("unknown")
+            .to_owned();
+        *by_month.entry(month).or_default() += 1;
+        *by_destination
+            .entry(or_none(&l.destination, "none yet"))
+            .or_default() += 1;
+        *by_pathway
+            .entry(or_none(&l.pathway, "none yet"))
+            .or_default() += 1;
+    }
+    vec![
+        northstar_core::report::suppress("stage", &by_stage, k),
+        northstar_core::report::suppress("month opened", &by_month, k),
+        northstar_core::report::suppress("destination", &by_destination, k),
+        northstar_core::report::suppress("pathway", &by_pathway, k),
+    ]
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
     }
 }
 

@@ -303,3 +303,61 @@ async fn tasks_carry_deadlines_and_overdue_ones_come_first() {
         "Stork's is still open"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_suppresses_small_cells_and_what_would_reveal_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let cat = &members[0];
+    let mut ids = vec![];
+    for i in 0..8 {
+        let made = cat.json(&url, &["case", "new", "--alias", &format!("Case {i}")]);
+        ids.push(made["case_id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids[..6] {
+        cat.ok(&url, &["case", "set", id, "summary.destination=CA"]);
+    }
+    cat.ok(&url, &["case", "advance", &ids[0], "screening"]);
+
+    let report = cat.json(&url, &["report"]);
+    let table = |name: &str| -> serde_json::Value {
+        report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["dimension"] == name)
+            .unwrap()
+            .clone()
+    };
+    let cell = |t: &serde_json::Value, value: &str| -> serde_json::Value {
+        t["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c[0] == value)
+            .unwrap()[1]
+            .clone()
+    };
+    // 7 at intake, 1 at screening: the 1 is hidden, and so is the 7, or
+    // "8 cases, 7 shown" would give it away.
+    let stages = table("stage");
+    assert_eq!(cell(&stages, "screening"), serde_json::Value::Null);
+    assert_eq!(cell(&stages, "intake"), serde_json::Value::Null);
+    assert_eq!(cell(&stages, "closed"), 0);
+    // 2 without a destination are below k; alone they could be worked out,
+    // so the 6 to Canada are hidden with them.
+    let destinations = table("destination");
+    assert_eq!(destinations["suppressed_cells"], 2, "{destinations}");
+    let months = table("month opened");
+    assert_eq!(months["shown_total"], 8, "one month, all eight: {months}");
+
+    let csv = cat.ok(&url, &["report", "--csv"]);
+    assert!(csv.starts_with("dimension,value,count\n"), "{csv}");
+    assert!(csv.contains("stage,screening,suppressed"), "{csv}");
+    let bigger_k = cat.json(&url, &["report", "--k", "10"]);
+    assert_eq!(bigger_k["k"], 10);
+    let err = cat.fails(&url, &["report", "--k", "1"]);
+    assert!(err.contains("at least 2"), "{err}");
+}
