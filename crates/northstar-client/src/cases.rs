@@ -8,7 +8,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use northstar_core::{Actor, Compartment, Event, Refusal, Workflow};
+use northstar_core::{Actor, Compartment, Event, HouseEvent, Refusal, SafeHouse, Workflow};
+
+/// The `kind` field of a safe house's first summary record.
+pub const SAFE_HOUSE_KIND: &str = "safehouse";
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, seal_record};
 use northstar_crypto::grant::{
     CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_rotation,
@@ -38,6 +41,10 @@ pub enum RecordBody {
     /// sign-off, a checklist item or a flag.
     Event {
         event: Event,
+    },
+    /// A move in or out of a safe house (in the house's `summary`).
+    House {
+        event: HouseEvent,
     },
 }
 
@@ -74,6 +81,10 @@ pub struct CaseView {
     /// The stage, flags and guards, folded from the `summary` events.
     #[serde(default)]
     pub workflow: Workflow,
+    /// Set when the object is a safe house (its first summary record says
+    /// `kind = safehouse`): capacity, occupants and moves.
+    #[serde(default)]
+    pub house: Option<SafeHouse>,
 }
 
 impl CaseView {
@@ -88,6 +99,19 @@ impl CaseView {
         body: Option<RecordBody>,
     ) {
         let author = author_name;
+        if let (Some(RecordBody::Fields { fields }), Compartment::Summary) = (&body, compartment) {
+            if fields.get("kind").map(String::as_str) == Some(SAFE_HOUSE_KIND)
+                && self.house.is_none()
+            {
+                self.house = Some(SafeHouse::default());
+            }
+            if let (Some(house), Some(capacity)) = (
+                self.house.as_mut(),
+                fields.get("capacity").and_then(|c| c.parse::<u32>().ok()),
+            ) {
+                house.capacity = capacity;
+            }
+        }
         match &body {
             Some(RecordBody::Fields { fields }) => {
                 let slot = self.fields.entry(compartment).or_default();
@@ -114,6 +138,12 @@ impl CaseView {
                 .workflow
                 .rejected
                 .push((seq, Refusal::WrongCompartment { compartment })),
+            Some(RecordBody::House { event }) if compartment == Compartment::Summary => {
+                if let Some(house) = self.house.as_mut() {
+                    house.fold(seq, actor, event);
+                }
+            }
+            Some(RecordBody::House { .. }) => {}
             None => {}
         }
         self.history.push(HistoryItem {
@@ -207,13 +237,30 @@ pub async fn create_case(
     profile: &mut Profile,
     summary: BTreeMap<String, String>,
 ) -> Result<ObjectId> {
-    let case = ObjectId::random(&mut OsRng);
+    create_object(
+        unlocked,
+        profile,
+        &Compartment::OF_CASE,
+        vec![(Compartment::Summary, RecordBody::Fields { fields: summary })],
+    )
+    .await
+}
+
+/// Create an object with compartments (a case or a safe house): a random
+/// key per compartment, granted to the creator, then its first records.
+pub async fn create_object(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    compartments: &[Compartment],
+    first: Vec<(Compartment, RecordBody)>,
+) -> Result<ObjectId> {
+    let object = ObjectId::random(&mut OsRng);
     let me = unlocked.keys.public();
     let mut grants = vec![];
-    for compartment in Compartment::OF_CASE {
+    for &compartment in compartments {
         let key = CompartmentKey::generate(0, &mut OsRng);
         let grant = seal_grant(
-            case_ref(unlocked, case, compartment),
+            case_ref(unlocked, object, compartment),
             &key,
             &me,
             &unlocked.keys,
@@ -227,19 +274,49 @@ pub async fn create_case(
     unlocked
         .api
         .create_case(&p::CreateCase {
-            case_id: case.to_hex(),
+            case_id: object.to_hex(),
             grants,
         })
         .await?;
-    append(
+    for (compartment, body) in first {
+        append(unlocked, profile, object, compartment, &body).await?;
+    }
+    Ok(object)
+}
+
+/// Record a move in or out of a safe house, after checking it against the
+/// house as it stands (capacity, who is there). Returns the house after it.
+pub async fn house_event(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    house: ObjectId,
+    event: HouseEvent,
+) -> Result<SafeHouse> {
+    let view = read_case(unlocked, profile, house).await?;
+    let state = view
+        .house
+        .as_ref()
+        .ok_or_else(|| ClientError::Refused(format!("{} is not a safe house", house.to_hex())))?;
+    let actor = my_actor(unlocked, profile).await?;
+    state
+        .check(&actor, &event)
+        .map_err(|refusal| ClientError::Refused(format!("refused: {refusal}")))?;
+    let seq = append(
         unlocked,
         profile,
-        case,
+        house,
         Compartment::Summary,
-        &RecordBody::Fields { fields: summary },
+        &RecordBody::House { event },
     )
     .await?;
-    Ok(case)
+    let after = read_case(unlocked, profile, house).await?;
+    let after = after.house.unwrap_or_default();
+    if let Some((_, refusal)) = after.rejected.iter().find(|(s, _)| *s == seq) {
+        return Err(ClientError::Refused(format!(
+            "recorded, but void: another coordinator got there first ({refusal})"
+        )));
+    }
+    Ok(after)
 }
 
 /// The profile's local cache, opened with this account's key.

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use northstar_core::{Actor, Compartment};
+use northstar_core::{Actor, Compartment, SafeHouse};
 use northstar_crypto::chain::{ChainHead, verify_chain};
 use northstar_crypto::envelope::{RecordAddress, entry_hash, open_record, verify_entry};
 use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant_as};
@@ -84,6 +84,20 @@ pub struct Listing {
     pub destination: Option<String>,
     #[serde(default)]
     pub pathway: Option<String>,
+    /// `Some("safehouse")` for a safe house; cases have none.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A safe house's places and how many are taken.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    #[serde(default)]
+    pub occupancy: Option<u32>,
+}
+
+impl Listing {
+    pub fn is_safe_house(&self) -> bool {
+        self.kind.as_deref() == Some(crate::cases::SAFE_HOUSE_KIND)
+    }
 }
 
 /// An open task, as a list shows it.
@@ -111,9 +125,7 @@ impl Listing {
         Listing {
             case_id: view.case_id.clone(),
             alias: summary("alias"),
-            stage: view
-                .readable
-                .contains(&Compartment::Summary)
+            stage: (view.readable.contains(&Compartment::Summary) && view.house.is_none())
                 .then(|| view.workflow.stage.name().to_owned()),
             priority: summary("priority"),
             country: summary("country"),
@@ -138,6 +150,12 @@ impl Listing {
             opened: summary("opened"),
             destination: summary("destination"),
             pathway: summary("pathway"),
+            kind: view
+                .house
+                .as_ref()
+                .map(|_| crate::cases::SAFE_HOUSE_KIND.to_owned()),
+            capacity: view.house.as_ref().map(|h| h.capacity),
+            occupancy: view.house.as_ref().map(SafeHouse::occupancy),
         }
     }
 

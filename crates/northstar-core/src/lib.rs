@@ -7,11 +7,13 @@
 mod compartment;
 pub mod report;
 mod role;
+pub mod safehouse;
 pub mod time;
 pub mod workflow;
 
 pub use compartment::{Compartment, ObjectKind};
 pub use role::Role;
+pub use safehouse::{HouseEvent, HouseRefusal, SafeHouse};
 pub use workflow::{Actor, Event, Flag, Priority, Refusal, Stage, Task, Verdict, Workflow};
 
 /// A value given as text that names none of the known variants.

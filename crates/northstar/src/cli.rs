@@ -82,6 +82,9 @@ pub enum Command {
     /// Tasks across the cases you can read.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Safe houses: capacity, who is placed there, every move.
+    #[command(subcommand)]
+    Safehouse(SafehouseCommand),
     /// Counts by stage, month opened, destination and pathway over the cases
     /// you can read, with every cell below k suppressed.
     Report {
@@ -91,6 +94,35 @@ pub enum Command {
         /// Print CSV (dimension,value,count) instead of text.
         #[arg(long)]
         csv: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SafehouseCommand {
+    /// Open a safe house; prints its id. The address is sealed in its own compartment.
+    New {
+        #[arg(long)]
+        code_name: String,
+        #[arg(long)]
+        capacity: u32,
+        #[arg(long)]
+        address: String,
+    },
+    /// The safe houses you can see, with places taken.
+    List,
+    /// A safe house: capacity, who is there, every move in and out.
+    Show { id: String },
+    /// Place a case in a safe house (recorded in both; refused when full).
+    Place {
+        id: String,
+        #[arg(long)]
+        case: String,
+    },
+    /// A case leaves a safe house.
+    Release {
+        id: String,
+        #[arg(long)]
+        case: String,
     },
 }
 

@@ -7,8 +7,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::cli::{
-    CacheCommand, CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand, ServeArgs,
-    TaskCommand,
+    CacheCommand, CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand,
+    SafehouseCommand, ServeArgs, TaskCommand,
 };
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -317,6 +317,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Safehouse(command) => safehouse_command(command, &cli.client, &out).await,
         Command::Cache(command) => {
             let mut ctx = Context_::new(&cli.client)?;
             match command {
@@ -442,7 +443,11 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 }
                 Reading::Offline(cache) => cache.listings().await?,
             };
-            print_listings(&command, listings, out)?;
+            let cases_only: Vec<_> = listings
+                .into_iter()
+                .filter(|l| !l.is_safe_house())
+                .collect();
+            print_listings(&command, cases_only, out)?;
             return Ok(());
         }
         CaseCommand::Show { id } | CaseCommand::History { id } => {
@@ -876,6 +881,12 @@ fn print_history(view: &northstar_client::cases::CaseView, out: &Output) {
                     .join(", "),
                 Some(RecordBody::Note { text }) => format!("note: {text}"),
                 Some(RecordBody::Event { event }) => describe_event(event),
+                Some(RecordBody::House {
+                    event: northstar_core::HouseEvent::Place { case },
+                }) => format!("placed case {case}"),
+                Some(RecordBody::House {
+                    event: northstar_core::HouseEvent::Release { case },
+                }) => format!("released case {case}"),
                 None => "(sealed: no access)".to_owned(),
             };
             format!(
@@ -957,6 +968,193 @@ enum Reading {
     Offline(northstar_client::sync::LocalCache),
 }
 
+async fn safehouse_command(
+    command: SafehouseCommand,
+    args: &ClientArgs,
+    out: &Output,
+) -> Result<()> {
+    use northstar_client::cases::{self, RecordBody, SAFE_HOUSE_KIND};
+    use northstar_core::{Compartment, HouseEvent};
+    use std::collections::BTreeMap;
+
+    let mut ctx = Context_::new(args)?;
+    if let SafehouseCommand::List = command {
+        let listings = match ctx.reading().await? {
+            Reading::Online(unlocked) => cases::list_cases(&unlocked, &mut ctx.profile).await?.0,
+            Reading::Offline(cache) => cache.listings().await?,
+        };
+        let houses: Vec<_> = listings.iter().filter(|l| l.is_safe_house()).collect();
+        let rows: Vec<_> = houses
+            .iter()
+            .map(|h| json!({"id": h.case_id, "code_name": h.alias, "capacity": h.capacity, "occupancy": h.occupancy}))
+            .collect();
+        let text = houses
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}  {:<20} {}/{} places taken",
+                    h.case_id,
+                    h.alias.as_deref().unwrap_or("?"),
+                    h.occupancy.unwrap_or(0),
+                    h.capacity.unwrap_or(0)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.print(
+            json!({"safehouses": rows}),
+            if text.is_empty() {
+                "No safe houses you can see.".into()
+            } else {
+                text
+            },
+        );
+        return Ok(());
+    }
+    if args.offline {
+        bail!("this command needs the server: drop --offline");
+    }
+    let unlocked = ctx.unlock().await?;
+    let profile = &mut ctx.profile;
+    let placing = matches!(command, SafehouseCommand::Place { .. });
+    match command {
+        SafehouseCommand::List => unreachable!("answered above"),
+        SafehouseCommand::New {
+            code_name,
+            capacity,
+            address,
+        } => {
+            if code_name.trim().is_empty() || code_name.chars().count() > 64 {
+                bail!("a code name is 1 to 64 characters");
+            }
+            if capacity == 0 || capacity > 1000 {
+                bail!("a capacity is 1 to 1000 places");
+            }
+            if address.trim().is_empty() {
+                bail!("the address is empty");
+            }
+            let summary = BTreeMap::from([
+                ("kind".to_owned(), SAFE_HOUSE_KIND.to_owned()),
+                ("alias".to_owned(), code_name.clone()),
+                ("capacity".to_owned(), capacity.to_string()),
+            ]);
+            let address = BTreeMap::from([("address".to_owned(), address)]);
+            let id = cases::create_object(
+                &unlocked,
+                profile,
+                &Compartment::OF_SAFE_HOUSE,
+                vec![
+                    (Compartment::Summary, RecordBody::Fields { fields: summary }),
+                    (Compartment::Address, RecordBody::Fields { fields: address }),
+                ],
+            )
+            .await?;
+            out.print(
+                json!({"id": id.to_hex(), "code_name": code_name, "capacity": capacity}),
+                format!(
+                    "Opened the safe house '{code_name}' ({capacity} places): {}",
+                    id.to_hex()
+                ),
+            );
+        }
+        SafehouseCommand::Show { id } => {
+            let view = cases::read_case(&unlocked, profile, cases::parse_case_id(&id)?).await?;
+            let house = view
+                .house
+                .as_ref()
+                .with_context(|| format!("{id} is not a safe house"))?;
+            let address = view
+                .field(Compartment::Address, "address")
+                .map(str::to_owned);
+            let mut text = format!(
+                "Safe house '{}' {id}: {}/{} places taken",
+                view.field(Compartment::Summary, "alias").unwrap_or("?"),
+                house.occupancy(),
+                house.capacity
+            );
+            text.push_str(&format!(
+                "\naddress: {}",
+                address.as_deref().unwrap_or("(no access)")
+            ));
+            for case in house.occupants.keys() {
+                text.push_str(&format!("\n  here now: case {case}"));
+            }
+            for m in &house.moves {
+                text.push_str(&format!(
+                    "\n  #{} {} case {}",
+                    m.seq,
+                    if m.moved_in { "in: " } else { "out:" },
+                    m.case
+                ));
+            }
+            for (seq, refusal) in &house.rejected {
+                text.push_str(&format!("\n  WARNING: entry #{seq} was skipped: {refusal}"));
+            }
+            out.print(
+                json!({"id": id, "code_name": view.field(Compartment::Summary, "alias"), "capacity": house.capacity, "occupancy": house.occupancy(), "occupants": house.occupants.keys().collect::<Vec<_>>(), "address": address, "moves": house.moves.iter().map(|m| json!({"seq": m.seq, "case": m.case, "in": m.moved_in})).collect::<Vec<_>>()}),
+                text,
+            );
+        }
+        SafehouseCommand::Place { id, case } | SafehouseCommand::Release { id, case } => {
+            let house_id = cases::parse_case_id(&id)?;
+            let case_id = cases::parse_case_id(&case)?;
+            // The case side first as a check: its logistics must be writable.
+            let case_view = cases::read_case(&unlocked, profile, case_id).await?;
+            if !case_view.readable.contains(&Compartment::Logistics) {
+                bail!(
+                    "no access to the logistics compartment of case {case}, where the placement is recorded"
+                );
+            }
+            let house_view = cases::read_case(&unlocked, profile, house_id).await?;
+            let code_name = house_view
+                .field(Compartment::Summary, "alias")
+                .unwrap_or("?")
+                .to_owned();
+            let event = if placing {
+                HouseEvent::Place {
+                    case: case_id.to_hex(),
+                }
+            } else {
+                HouseEvent::Release {
+                    case: case_id.to_hex(),
+                }
+            };
+            let house = cases::house_event(&unlocked, profile, house_id, event).await?;
+            let today = northstar_core::time::format_utc(now())[..10].to_owned();
+            let fields = if placing {
+                BTreeMap::from([
+                    ("safe_house".to_owned(), code_name.clone()),
+                    ("placed_on".to_owned(), today),
+                ])
+            } else {
+                BTreeMap::from([
+                    ("safe_house".to_owned(), String::new()),
+                    ("released_on".to_owned(), today),
+                ])
+            };
+            cases::append(
+                &unlocked,
+                profile,
+                case_id,
+                Compartment::Logistics,
+                &RecordBody::Fields { fields },
+            )
+            .await?;
+            out.print(
+                json!({"id": id, "case_id": case, "placed": placing, "occupancy": house.occupancy(), "capacity": house.capacity}),
+                format!(
+                    "{} case {case} {} '{code_name}' ({}/{} places taken).",
+                    if placing { "Placed" } else { "Released" },
+                    if placing { "in" } else { "from" },
+                    house.occupancy(),
+                    house.capacity
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Admissions go to standard error, so `--json` output stays one object.
 fn report_approvals(approvals: &northstar_client::Approvals) {
     for name in &approvals.admitted {
@@ -976,7 +1174,7 @@ fn report_tables(
     k: u64,
 ) -> Vec<northstar_core::report::Table> {
     use std::collections::BTreeMap;
-    // Only cases whose summary this member reads have a stage at all.
+    // Only cases whose summary this member reads have a stage at all (safe houses have none).
     let readable: Vec<_> = listings.iter().filter(|l| l.stage.is_some()).collect();
     let mut by_stage: BTreeMap<String, u64> = northstar_core::Stage::ALL
         .iter()

@@ -361,3 +361,115 @@ async fn the_report_suppresses_small_cells_and_what_would_reveal_them() {
     let err = cat.fails(&url, &["report", "--k", "1"]);
     assert!(err.contains("at least 2"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn safe_houses_enforce_capacity_and_partners_see_placement_not_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(
+        &url,
+        dir.path(),
+        &[
+            ("cat", "caseworker"),
+            ("sam", "coordinator"),
+            ("pia", "partner"),
+        ],
+    );
+    let (cat, sam, pia) = (&members[0], &members[1], &members[2]);
+    let made = sam.json(
+        &url,
+        &[
+            "safehouse",
+            "new",
+            "--code-name",
+            "Birch",
+            "--capacity",
+            "1",
+            "--address",
+            "12 Quiet Lane",
+        ],
+    );
+    let house = made["id"].as_str().unwrap().to_owned();
+    let mut cases = vec![];
+    for alias in ["Heron", "Stork"] {
+        let id = cat.json(&url, &["case", "new", "--alias", alias])["case_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        cat.ok(
+            &url,
+            &["case", "set", &id, "identity.legal_name=Secret Person"],
+        );
+        cat.ok(
+            &url,
+            &[
+                "case",
+                "share",
+                &id,
+                "--with",
+                "sam",
+                "--compartment",
+                "logistics",
+            ],
+        );
+        cat.ok(
+            &url,
+            &[
+                "case",
+                "share",
+                &id,
+                "--with",
+                "pia",
+                "--compartment",
+                "logistics",
+            ],
+        );
+        cases.push(id);
+    }
+    let err = cat.fails(&url, &["safehouse", "place", &house, "--case", &cases[0]]);
+    assert!(
+        err.contains("no such case") || err.contains("not a safe house"),
+        "{err}"
+    );
+
+    sam.ok(&url, &["safehouse", "place", &house, "--case", &cases[0]]);
+    let err = sam.fails(&url, &["safehouse", "place", &house, "--case", &cases[1]]);
+    assert!(err.contains("the safe house is full (1 of 1"), "{err}");
+    let listed = sam.json(&url, &["safehouse", "list"]);
+    assert_eq!(listed["safehouses"][0]["occupancy"], 1);
+    assert_eq!(listed["safehouses"][0]["capacity"], 1);
+    assert!(
+        !sam.json(&url, &["case", "list"])
+            .to_string()
+            .contains(&house),
+        "a safe house is not a case"
+    );
+
+    // The partner sees where Heron sleeps, never who Heron is.
+    let shown = pia.json(&url, &["case", "show", &cases[0]]);
+    assert_eq!(
+        shown["compartments"]["logistics"]["fields"]["safe_house"],
+        "Birch"
+    );
+    assert_eq!(shown["compartments"]["identity"]["access"], false);
+    assert!(!shown.to_string().contains("Secret Person"));
+
+    // Moving out frees the place; both moves stay in the house's history.
+    sam.ok(&url, &["safehouse", "release", &house, "--case", &cases[0]]);
+    sam.ok(&url, &["safehouse", "place", &house, "--case", &cases[1]]);
+    let shown = sam.json(&url, &["safehouse", "show", &house]);
+    assert_eq!(shown["occupants"], serde_json::json!([cases[1].clone()]));
+    assert_eq!(shown["moves"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["address"], "12 Quiet Lane");
+    let heron = cat.json(&url, &["case", "show", &cases[0]]);
+    assert_eq!(
+        heron["compartments"]["logistics"]["fields"]["safe_house"],
+        ""
+    );
+    let history = cat.ok(&url, &["case", "history", &cases[0]]);
+    assert!(
+        history.contains("safe_house=Birch"),
+        "the move stays in the case's history: {history}"
+    );
+}
