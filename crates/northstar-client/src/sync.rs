@@ -92,6 +92,9 @@ pub struct Listing {
     pub capacity: Option<u32>,
     #[serde(default)]
     pub occupancy: Option<u32>,
+    /// Journey legs still waiting for their check-in: (leg, check-in due by).
+    #[serde(default)]
+    pub pending_checkins: Vec<(u32, i64)>,
 }
 
 impl Listing {
@@ -156,6 +159,22 @@ impl Listing {
                 .map(|_| crate::cases::SAFE_HOUSE_KIND.to_owned()),
             capacity: view.house.as_ref().map(|h| h.capacity),
             occupancy: view.house.as_ref().map(SafeHouse::occupancy),
+            pending_checkins: view
+                .fields
+                .get(&Compartment::Travel)
+                .map(|travel| {
+                    northstar_core::pathway::legs(
+                        &travel
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.value.clone()))
+                            .collect(),
+                    )
+                    .into_iter()
+                    .filter(|leg| leg.checked_in.is_none())
+                    .filter_map(|leg| leg.checkin_by.map(|by| (leg.number, by)))
+                    .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 

@@ -236,6 +236,42 @@ pub enum CaseCommand {
         #[arg(long)]
         done: bool,
     },
+    /// Add a legal pathway out: its kind and destination country; prints its number.
+    Pathway {
+        id: String,
+        /// humanitarian-visa, temporary-resident-permit, unhcr-referral,
+        /// sponsorship, visa-free or other.
+        #[arg(long)]
+        kind: String,
+        /// The destination country (ISO 3166 alpha-2, e.g. CA).
+        #[arg(long)]
+        to: String,
+    },
+    /// Record a government step of a pathway: submitted, interview, security-check,
+    /// medical-check, decision, issued or expiry (expiry raises a task).
+    Step {
+        id: String,
+        pathway: u32,
+        step: String,
+        /// The day (YYYY-MM-DD).
+        #[arg(long)]
+        on: String,
+    },
+    /// Add a leg of the journey with the time its check-in is due; prints its number.
+    Leg {
+        id: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// +2h, +7d, 2026-12-01 or 2026-12-01T14:30 (UTC).
+        #[arg(long)]
+        depart: String,
+        #[arg(long)]
+        checkin_by: String,
+    },
+    /// The person checked in after a leg.
+    Checkin { id: String, leg: u32 },
     /// Add a task with a due time; prints its id.
     Task {
         id: String,

@@ -176,6 +176,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let chain = northstar_client::verified_chain(&unlocked.api, &mut ctx.profile).await?;
             let (listings, report) =
                 northstar_client::cases::list_cases(&unlocked, &mut ctx.profile).await?;
+            let raised = raise_missed_checkins(&unlocked, &mut ctx.profile, &listings).await?;
             let refused: Vec<_> = report
                 .refused
                 .iter()
@@ -195,8 +196,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                     case.to_hex()
                 ));
             }
+            for (case, leg) in &raised {
+                text.push_str(&format!(
+                    "\nLOST CONTACT: case {case} missed its check-in after leg {leg}; flagged, with an urgent task."
+                ));
+            }
             out.print(
-                json!({"members": chain.members().count(), "cases": listings.len(), "updated": report.updated, "entries": report.entries, "removed": report.removed, "refused": refused}),
+                json!({"members": chain.members().count(), "cases": listings.len(), "updated": report.updated, "entries": report.entries, "removed": report.removed, "refused": refused, "lost_contact": raised.iter().map(|(c, l)| json!({"case_id": c, "leg": l})).collect::<Vec<_>>()}),
                 text,
             );
             if !report.refused.is_empty() {
@@ -225,14 +231,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Task(TaskCommand::List { overdue }) => {
             let mut ctx = Context_::new(&cli.client)?;
-            let listings = match ctx.reading().await? {
-                Reading::Online(unlocked) => {
-                    northstar_client::cases::list_cases(&unlocked, &mut ctx.profile)
-                        .await?
-                        .0
-                }
-                Reading::Offline(cache) => cache.listings().await?,
-            };
+            let listings = ctx.listings().await?;
             let now = now();
             let mut tasks: Vec<_> = listings
                 .iter()
@@ -275,14 +274,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 bail!("k must be at least 2: a cell of one case points at a person");
             }
             let mut ctx = Context_::new(&cli.client)?;
-            let listings = match ctx.reading().await? {
-                Reading::Online(unlocked) => {
-                    northstar_client::cases::list_cases(&unlocked, &mut ctx.profile)
-                        .await?
-                        .0
-                }
-                Reading::Offline(cache) => cache.listings().await?,
-            };
+            let listings = ctx.listings().await?;
             let tables = report_tables(&listings, k);
             if csv {
                 let mut text = String::from("dimension,value,count");
@@ -430,19 +422,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
     // Reading works from this device's copy when the server is out of reach.
     match &command {
         CaseCommand::List | CaseCommand::Search { .. } => {
-            let listings = match ctx.reading().await? {
-                Reading::Online(unlocked) => {
-                    let (listings, report) = cases::list_cases(&unlocked, &mut ctx.profile).await?;
-                    for (case, e) in &report.refused {
-                        eprintln!(
-                            "Warning: case {} failed verification and is shown as last verified: {e}",
-                            case.to_hex()
-                        );
-                    }
-                    listings
-                }
-                Reading::Offline(cache) => cache.listings().await?,
-            };
+            let listings = ctx.listings().await?;
             let cases_only: Vec<_> = listings
                 .into_iter()
                 .filter(|l| !l.is_safe_house())
@@ -686,6 +666,187 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                     "Checklist of case {id}: '{name}' {}; {open} document(s) still open.",
                     if done { "done" } else { "needed" }
                 ),
+            );
+        }
+        CaseCommand::Pathway { id, kind, to } => {
+            let kind: northstar_core::pathway::PathwayKind = kind.parse()?;
+            let to = country(&to)?;
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            let travel = travel_fields(&view)?;
+            let n = northstar_core::pathway::next_number(&travel, "pathway");
+            let fields = BTreeMap::from([
+                (format!("pathway.{n}.kind"), kind.name().to_owned()),
+                (format!("pathway.{n}.destination"), to.clone()),
+            ]);
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Travel,
+                &RecordBody::Fields { fields },
+            )
+            .await?;
+            // Where to and by which route, coarsely, for the team and the statistics.
+            let summary = BTreeMap::from([
+                ("destination".to_owned(), to.clone()),
+                ("pathway".to_owned(), kind.name().to_owned()),
+            ]);
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Summary,
+                &RecordBody::Fields { fields: summary },
+            )
+            .await?;
+            out.print(
+                json!({"case_id": id, "pathway": n, "kind": kind.name(), "destination": to}),
+                format!(
+                    "Added pathway {n} ({} to {to}) to case {id}: {n}",
+                    kind.name()
+                ),
+            );
+        }
+        CaseCommand::Step {
+            id,
+            pathway,
+            step,
+            on,
+        } => {
+            if !northstar_core::pathway::STEPS.contains(&step.as_str()) {
+                bail!(
+                    "unknown step '{step}' (expected one of: {})",
+                    northstar_core::pathway::STEPS.join(", ")
+                );
+            }
+            let day = northstar_core::time::parse_due(&on, now()).map_err(anyhow::Error::msg)?;
+            if on.len() != 10 {
+                bail!("a step is recorded by its day: YYYY-MM-DD");
+            }
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            let travel = travel_fields(&view)?;
+            if !northstar_core::pathway::pathways(&travel)
+                .iter()
+                .any(|p| p.number == pathway)
+            {
+                bail!("case {id} has no pathway {pathway}");
+            }
+            let fields = BTreeMap::from([(format!("pathway.{pathway}.step.{step}"), on.clone())]);
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Travel,
+                &RecordBody::Fields { fields },
+            )
+            .await?;
+            let mut text = format!("Pathway {pathway} of case {id}: {step} on {on}.");
+            if step == "expiry" {
+                let task = format!("pathway-{pathway}-expiry");
+                if view.workflow.tasks.contains_key(&task) {
+                    text.push_str(" (Its expiry task was already set.)");
+                } else {
+                    let event = northstar_core::Event::Task {
+                        id: task,
+                        title: format!("Pathway {pathway} expires: depart or renew"),
+                        due: day,
+                        closes_at: Some(northstar_core::Stage::Departure),
+                    };
+                    cases::workflow_event(&unlocked, profile, case, event).await?;
+                    text.push_str(" Added a task due that day.");
+                }
+            }
+            out.print(
+                json!({"case_id": id, "pathway": pathway, "step": step, "on": on}),
+                text,
+            );
+        }
+        CaseCommand::Leg {
+            id,
+            from,
+            to,
+            depart,
+            checkin_by,
+        } => {
+            let depart =
+                northstar_core::time::parse_due(&depart, now()).map_err(anyhow::Error::msg)?;
+            let checkin_by =
+                northstar_core::time::parse_due(&checkin_by, now()).map_err(anyhow::Error::msg)?;
+            if checkin_by < depart {
+                bail!("the check-in cannot be due before the departure");
+            }
+            for place in [&from, &to] {
+                if place.trim().is_empty() || place.chars().count() > 100 {
+                    bail!("a place is 1 to 100 characters");
+                }
+            }
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            let travel = travel_fields(&view)?;
+            let n = northstar_core::pathway::next_number(&travel, "leg");
+            let fields = BTreeMap::from([
+                (format!("leg.{n}.from"), from.clone()),
+                (format!("leg.{n}.to"), to.clone()),
+                (format!("leg.{n}.depart"), depart.to_string()),
+                (format!("leg.{n}.checkin_by"), checkin_by.to_string()),
+            ]);
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Travel,
+                &RecordBody::Fields { fields },
+            )
+            .await?;
+            let event = northstar_core::Event::Task {
+                id: format!("checkin-leg-{n}"),
+                title: format!("Check-in after leg {n}"),
+                due: checkin_by,
+                closes_at: None,
+            };
+            cases::workflow_event(&unlocked, profile, case, event).await?;
+            out.print(
+                json!({"case_id": id, "leg": n, "checkin_by": checkin_by}),
+                format!(
+                    "Added leg {n} of case {id}, check-in due {}: {n}",
+                    northstar_core::time::format_utc(checkin_by)
+                ),
+            );
+        }
+        CaseCommand::Checkin { id, leg } => {
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            let travel = travel_fields(&view)?;
+            if !northstar_core::pathway::legs(&travel)
+                .iter()
+                .any(|l| l.number == leg)
+            {
+                bail!("case {id} has no leg {leg}");
+            }
+            let fields = BTreeMap::from([(format!("leg.{leg}.checked_in"), now().to_string())]);
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Travel,
+                &RecordBody::Fields { fields },
+            )
+            .await?;
+            let task = format!("checkin-leg-{leg}");
+            if view.workflow.tasks.get(&task).is_some_and(|t| !t.done) {
+                cases::workflow_event(
+                    &unlocked,
+                    profile,
+                    case,
+                    northstar_core::Event::TaskDone { id: task },
+                )
+                .await?;
+            }
+            out.print(
+                json!({"case_id": id, "leg": leg, "checked_in": true}),
+                format!("Checked in after leg {leg} of case {id}."),
             );
         }
         CaseCommand::Task { id, title, due } => {
@@ -979,10 +1140,7 @@ async fn safehouse_command(
 
     let mut ctx = Context_::new(args)?;
     if let SafehouseCommand::List = command {
-        let listings = match ctx.reading().await? {
-            Reading::Online(unlocked) => cases::list_cases(&unlocked, &mut ctx.profile).await?.0,
-            Reading::Offline(cache) => cache.listings().await?,
-        };
+        let listings = ctx.listings().await?;
         let houses: Vec<_> = listings.iter().filter(|l| l.is_safe_house()).collect();
         let rows: Vec<_> = houses
             .iter()
@@ -1168,6 +1326,51 @@ fn report_approvals(approvals: &northstar_client::Approvals) {
     }
 }
 
+/// A check-in that did not come raises `lost-contact` and an urgent task,
+/// once per leg. `sync` is the command run on a schedule, so it does this.
+async fn raise_missed_checkins(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    listings: &[northstar_client::sync::Listing],
+) -> Result<Vec<(String, u32)>> {
+    use northstar_client::cases;
+    let now = now();
+    let mut raised = vec![];
+    for l in listings {
+        for (leg, by) in &l.pending_checkins {
+            if *by >= now {
+                continue;
+            }
+            let case = cases::parse_case_id(&l.case_id)?;
+            let view = cases::read_case(unlocked, profile, case).await?;
+            let task = format!("lost-contact-leg-{leg}");
+            if view.workflow.tasks.contains_key(&task) || !view.workflow.stage.is_open() {
+                continue;
+            }
+            let urgent = northstar_core::Event::Task {
+                id: task,
+                title: format!("URGENT: no check-in after leg {leg}: reach the safe contact"),
+                due: now,
+                closes_at: None,
+            };
+            cases::workflow_event(unlocked, profile, case, urgent).await?;
+            if !view
+                .workflow
+                .flags
+                .contains(&northstar_core::Flag::LostContact)
+            {
+                let flag = northstar_core::Event::Flag {
+                    flag: northstar_core::Flag::LostContact,
+                    raised: true,
+                };
+                cases::workflow_event(unlocked, profile, case, flag).await?;
+            }
+            raised.push((l.case_id.clone(), *leg));
+        }
+    }
+    Ok(raised)
+}
+
 /// The report's one-dimensional tables over what this member can read.
 fn report_tables(
     listings: &[northstar_client::sync::Listing],
@@ -1206,6 +1409,31 @@ fn report_tables(
         northstar_core::report::suppress("destination", &by_destination, k),
         northstar_core::report::suppress("pathway", &by_pathway, k),
     ]
+}
+
+/// A case's `travel` fields, or a refusal when this member cannot read them.
+fn travel_fields(
+    view: &northstar_client::cases::CaseView,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    if !view.readable.contains(&northstar_core::Compartment::Travel) {
+        bail!("no access to the travel compartment of this case");
+    }
+    Ok(view
+        .fields
+        .get(&northstar_core::Compartment::Travel)
+        .map(|f| {
+            f.iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn country(code: &str) -> Result<String> {
+    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_alphabetic()) {
+        bail!("a country is a two-letter code such as CA or DE");
+    }
+    Ok(code.to_ascii_uppercase())
 }
 
 fn csv_field(value: &str) -> String {
@@ -1332,6 +1560,38 @@ impl Context_ {
             northstar_client::sync::LocalCache::open(self.profile.dir(), &keys.root, keys.account)
                 .await?,
         ))
+    }
+
+    /// Every case and safe house this member can read: synced when the
+    /// server answers, else from this device's copy. A member not yet
+    /// admitted holds nothing, and is told why on standard error.
+    async fn listings(&mut self) -> Result<Vec<northstar_client::sync::Listing>> {
+        match self.reading().await? {
+            Reading::Online(unlocked) => {
+                match northstar_client::cases::list_cases(&unlocked, &mut self.profile).await {
+                    Ok((listings, report)) => {
+                        for (case, e) in &report.refused {
+                            eprintln!(
+                                "Warning: case {} failed verification and is shown as last verified: {e}",
+                                case.to_hex()
+                            );
+                        }
+                        Ok(listings)
+                    }
+                    Err(e)
+                        if e.api_code() == Some(northstar_protocol::ErrorCode::PendingApproval) =>
+                    {
+                        eprintln!(
+                            "You are not admitted yet, so you hold nothing: an admin who invited you \
+                             admits you the next time they use Northstar."
+                        );
+                        Ok(vec![])
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Reading::Offline(cache) => Ok(cache.listings().await?),
+        }
     }
 
     /// Unlock when this member is an admin and a passphrase is at hand (to admit joiners).

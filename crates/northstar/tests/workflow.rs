@@ -473,3 +473,150 @@ async fn safe_houses_enforce_capacity_and_partners_see_placement_not_names() {
         "the move stays in the case's history: {history}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pathways_steps_legs_and_a_missed_check_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let cat = &members[0];
+    let id = cat.json(&url, &["case", "new", "--alias", "Heron"])["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let added = cat.ok(
+        &url,
+        &[
+            "case",
+            "pathway",
+            &id,
+            "--kind",
+            "humanitarian-visa",
+            "--to",
+            "ca",
+        ],
+    );
+    assert_eq!(support::last_word(&added), "1");
+    cat.ok(
+        &url,
+        &["case", "step", &id, "1", "submitted", "--on", "2026-01-10"],
+    );
+    let err = cat.fails(
+        &url,
+        &["case", "step", &id, "1", "bribe", "--on", "2026-01-10"],
+    );
+    assert!(err.contains("unknown step 'bribe'"), "{err}");
+    let err = cat.fails(
+        &url,
+        &["case", "step", &id, "2", "issued", "--on", "2026-01-10"],
+    );
+    assert!(err.contains("no pathway 2"), "{err}");
+    let err = cat.fails(
+        &url,
+        &["case", "pathway", &id, "--kind", "asylum", "--to", "CA"],
+    );
+    assert!(err.contains("humanitarian-visa"), "{err}");
+    // An expiry raises a task due that day (long past here, so overdue).
+    cat.ok(
+        &url,
+        &["case", "step", &id, "1", "expiry", "--on", "2020-06-01"],
+    );
+    let overdue = cat.json(&url, &["task", "list", "--overdue"]);
+    assert!(
+        overdue.to_string().contains("Pathway 1 expires"),
+        "{overdue}"
+    );
+    let shown = cat.json(&url, &["case", "show", &id]);
+    assert_eq!(
+        shown["compartments"]["summary"]["fields"]["destination"],
+        "CA"
+    );
+    assert_eq!(
+        shown["compartments"]["travel"]["fields"]["pathway.1.step.submitted"],
+        "2026-01-10"
+    );
+
+    // A leg whose check-in is long overdue: sync raises lost-contact and an
+    // urgent task, once; the check-in closes its task.
+    let err = cat.fails(
+        &url,
+        &[
+            "case",
+            "leg",
+            &id,
+            "--from",
+            "Grozny",
+            "--to",
+            "Moscow",
+            "--depart",
+            "2020-01-02",
+            "--checkin-by",
+            "2020-01-01",
+        ],
+    );
+    assert!(err.contains("before the departure"), "{err}");
+    let leg = cat.ok(
+        &url,
+        &[
+            "case",
+            "leg",
+            &id,
+            "--from",
+            "Grozny",
+            "--to",
+            "Moscow",
+            "--depart",
+            "2020-01-01",
+            "--checkin-by",
+            "2020-01-02",
+        ],
+    );
+    assert_eq!(support::last_word(&leg), "1");
+    let synced = cat.json(&url, &["sync"]);
+    assert_eq!(synced["lost_contact"][0]["leg"], 1, "{synced}");
+    let again = cat.json(&url, &["sync"]);
+    assert!(
+        again["lost_contact"].as_array().unwrap().is_empty(),
+        "raised once: {again}"
+    );
+    let shown = cat.json(&url, &["case", "show", &id]);
+    assert_eq!(
+        shown["workflow"]["flags"],
+        serde_json::json!(["lost-contact"])
+    );
+    let tasks = cat.json(&url, &["task", "list", "--overdue"]).to_string();
+    assert!(tasks.contains("URGENT: no check-in after leg 1"), "{tasks}");
+    cat.ok(&url, &["case", "checkin", &id, "1"]);
+    let tasks = cat.json(&url, &["task", "list"]).to_string();
+    assert!(!tasks.contains("Check-in after leg 1"), "{tasks}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_not_yet_admitted_lists_nothing_and_is_told_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (ada, _) = support::org_with(&url, dir.path(), &[]);
+    let code = support::last_word(&ada.ok(&url, &["invite", "--role", "coordinator"]));
+    let sam = support::Member::new(dir.path(), "sam");
+    sam.ok(&url, &["join", "--invite", &code, "--user", "sam"]);
+    for args in [
+        &["safehouse", "list"][..],
+        &["case", "list"][..],
+        &["task", "list"][..],
+        &["report"][..],
+    ] {
+        let out = sam.run(&url, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not admitted yet"),
+            "{args:?}"
+        );
+    }
+}
