@@ -100,9 +100,13 @@ impl CaseView {
     ) {
         let author = author_name;
         if let (Some(RecordBody::Fields { fields }), Compartment::Summary) = (&body, compartment) {
-            if fields.get("kind").map(String::as_str) == Some(SAFE_HOUSE_KIND)
-                && self.house.is_none()
-            {
+            // Only the object's first summary record says what it is, so a
+            // later `case set` cannot turn a case into a safe house (or hide it).
+            let first_summary = self
+                .history
+                .iter()
+                .all(|h| h.compartment != Compartment::Summary);
+            if first_summary && fields.get("kind").map(String::as_str) == Some(SAFE_HOUSE_KIND) {
                 self.house = Some(SafeHouse::default());
             }
             if let (Some(house), Some(capacity)) = (

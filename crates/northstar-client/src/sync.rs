@@ -95,6 +95,9 @@ pub struct Listing {
     /// Journey legs still waiting for their check-in: (leg, check-in due by).
     #[serde(default)]
     pub pending_checkins: Vec<(u32, i64)>,
+    /// Disbursements (empty without access to `finance`).
+    #[serde(default)]
+    pub payments: Vec<northstar_core::money::Payment>,
 }
 
 impl Listing {
@@ -173,6 +176,18 @@ impl Listing {
                     .filter(|leg| leg.checked_in.is_none())
                     .filter_map(|leg| leg.checkin_by.map(|by| (leg.number, by)))
                     .collect()
+                })
+                .unwrap_or_default(),
+            payments: view
+                .fields
+                .get(&Compartment::Finance)
+                .map(|finance| {
+                    northstar_core::money::payments(
+                        &finance
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.value.clone()))
+                            .collect(),
+                    )
                 })
                 .unwrap_or_default(),
         }

@@ -82,6 +82,12 @@ pub enum Command {
     /// Tasks across the cases you can read.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Money paid out: totals per case and per month, per currency.
+    Money {
+        /// Only this month (YYYY-MM).
+        #[arg(long)]
+        month: Option<String>,
+    },
     /// Safe houses: capacity, who is placed there, every move.
     #[command(subcommand)]
     Safehouse(SafehouseCommand),
@@ -272,6 +278,24 @@ pub enum CaseCommand {
     },
     /// The person checked in after a leg.
     Checkin { id: String, leg: u32 },
+    /// Record a disbursement (in the finance compartment); prints its number.
+    Pay {
+        id: String,
+        /// e.g. 120 or 120.50.
+        #[arg(long)]
+        amount: String,
+        /// ISO 4217, e.g. EUR.
+        #[arg(long)]
+        currency: String,
+        #[arg(long)]
+        purpose: String,
+        /// The receipt's reference.
+        #[arg(long)]
+        receipt: Option<String>,
+        /// The day paid (YYYY-MM-DD; default today).
+        #[arg(long)]
+        on: Option<String>,
+    },
     /// Add a task with a due time; prints its id.
     Task {
         id: String,

@@ -289,14 +289,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 println!("{text}");
             } else {
-                let mut text =
-                    format!("Cases you can read, cells below {k} suppressed (\"<{k}\").");
+                let mut text = format!(
+                    "Cases you can read. Cells below {k} are hidden, and so are as many others \
+                     as it takes that no hidden cell can be worked out from the rest."
+                );
                 for t in &tables {
                     text.push_str(&format!("\n\nby {}", t.dimension));
                     for (value, cell) in &t.cells {
                         let shown = match cell {
                             northstar_core::report::Cell::Count(n) => n.to_string(),
-                            northstar_core::report::Cell::Suppressed => format!("<{k}"),
+                            // Hidden cells include some of k or more (hidden so
+                            // that a small one cannot be worked out), so no "<k".
+                            northstar_core::report::Cell::Suppressed => "hidden".to_owned(),
                         };
                         text.push_str(&format!("\n  {value:<16} {shown:>6}"));
                     }
@@ -307,6 +311,65 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 out.print(json!({"k": k, "tables": tables}), text);
             }
+            Ok(())
+        }
+        Command::Money { month } => {
+            use std::collections::BTreeMap;
+            if let Some(m) = &month
+                && (m.len() != 7 || northstar_core::time::parse_due(&format!("{m}-01"), 0).is_err())
+            {
+                bail!("a month is YYYY-MM");
+            }
+            let mut ctx = Context_::new(&cli.client)?;
+            let listings = ctx.listings().await?;
+            let fmt = northstar_core::money::format_amount;
+            let mut per_month: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+            let mut per_case = vec![];
+            for l in &listings {
+                let chosen: Vec<_> = l
+                    .payments
+                    .iter()
+                    .filter(|p| month.as_deref().is_none_or(|m| p.on.starts_with(m)))
+                    .collect();
+                if chosen.is_empty() {
+                    continue;
+                }
+                for p in &chosen {
+                    let key = p.on.get(..7).unwrap_or("unknown").to_owned();
+                    *per_month
+                        .entry(key)
+                        .or_default()
+                        .entry(p.currency.clone())
+                        .or_default() += p.amount;
+                }
+                per_case.push((l, northstar_core::money::totals(chosen.iter().copied())));
+            }
+            let show = |t: &BTreeMap<String, i64>| {
+                t.iter()
+                    .map(|(c, a)| fmt(*a, c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut text = String::from("per case:");
+            for (l, t) in &per_case {
+                text.push_str(&format!(
+                    "\n  {}  {:<20} {}",
+                    l.case_id,
+                    l.alias.as_deref().unwrap_or("?"),
+                    show(t)
+                ));
+            }
+            text.push_str("\nper month:");
+            for (m, t) in &per_month {
+                text.push_str(&format!("\n  {m}  {}", show(t)));
+            }
+            out.print(
+                json!({
+                    "per_case": per_case.iter().map(|(l, t)| json!({"case_id": l.case_id, "alias": l.alias, "totals": t})).collect::<Vec<_>>(),
+                    "per_month": per_month,
+                }),
+                if per_case.is_empty() { "No payments you can read.".into() } else { text },
+            );
             Ok(())
         }
         Command::Safehouse(command) => safehouse_command(command, &cli.client, &out).await,
@@ -847,6 +910,69 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             out.print(
                 json!({"case_id": id, "leg": leg, "checked_in": true}),
                 format!("Checked in after leg {leg} of case {id}."),
+            );
+        }
+        CaseCommand::Pay {
+            id,
+            amount,
+            currency,
+            purpose,
+            receipt,
+            on,
+        } => {
+            let amount =
+                northstar_core::money::parse_amount(&amount).map_err(anyhow::Error::msg)?;
+            let currency =
+                northstar_core::money::parse_currency(&currency).map_err(anyhow::Error::msg)?;
+            if purpose.trim().is_empty() || purpose.chars().count() > 200 {
+                bail!("a purpose is 1 to 200 characters");
+            }
+            let on = match on {
+                Some(day) => {
+                    northstar_core::time::parse_due(&day, now()).map_err(anyhow::Error::msg)?;
+                    if day.len() != 10 {
+                        bail!("the day paid is YYYY-MM-DD");
+                    }
+                    day
+                }
+                None => northstar_core::time::format_utc(now())[..10].to_owned(),
+            };
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            if !view.readable.contains(&Compartment::Finance) {
+                bail!("no access to the finance compartment of this case");
+            }
+            let finance: BTreeMap<String, String> = view
+                .fields
+                .get(&Compartment::Finance)
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let n = northstar_core::pathway::next_number(&finance, "payment");
+            let mut fields = BTreeMap::from([
+                (format!("payment.{n}.amount"), amount.to_string()),
+                (format!("payment.{n}.currency"), currency.clone()),
+                (format!("payment.{n}.purpose"), purpose.clone()),
+                (format!("payment.{n}.on"), on.clone()),
+            ]);
+            if let Some(r) = receipt {
+                fields.insert(format!("payment.{n}.receipt"), r);
+            }
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Finance,
+                &RecordBody::Fields { fields },
+            )
+            .await?;
+            let shown = northstar_core::money::format_amount(amount, &currency);
+            out.print(
+                json!({"case_id": id, "payment": n, "amount": amount, "currency": currency, "on": on}),
+                format!("Recorded {shown} for '{purpose}' on case {id}: {n}"),
             );
         }
         CaseCommand::Task { id, title, due } => {

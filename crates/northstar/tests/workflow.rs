@@ -620,3 +620,97 @@ async fn a_member_not_yet_admitted_lists_nothing_and_is_told_why() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disbursements_add_up_per_case_and_per_month_per_currency() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(
+        &url,
+        dir.path(),
+        &[("cat", "caseworker"), ("pia", "partner")],
+    );
+    let (cat, pia) = (&members[0], &members[1]);
+    let id = cat.json(&url, &["case", "new", "--alias", "Heron"])["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pay = |amount: &str, currency: &str, on: &str| {
+        cat.ok(
+            &url,
+            &[
+                "case",
+                "pay",
+                &id,
+                "--amount",
+                amount,
+                "--currency",
+                currency,
+                "--purpose",
+                "bus tickets",
+                "--on",
+                on,
+            ],
+        )
+    };
+    assert_eq!(support::last_word(&pay("120.50", "eur", "2026-01-05")), "1");
+    pay("9.5", "EUR", "2026-02-01");
+    pay("50", "USD", "2026-02-03");
+    let err = cat.fails(
+        &url,
+        &[
+            "case",
+            "pay",
+            &id,
+            "--amount",
+            "12,50",
+            "--currency",
+            "EUR",
+            "--purpose",
+            "x",
+        ],
+    );
+    assert!(err.contains("is not an amount"), "{err}");
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "share",
+            &id,
+            "--with",
+            "pia",
+            "--compartment",
+            "logistics",
+        ],
+    );
+    let err = pia.fails(
+        &url,
+        &[
+            "case",
+            "pay",
+            &id,
+            "--amount",
+            "1",
+            "--currency",
+            "EUR",
+            "--purpose",
+            "x",
+        ],
+    );
+    assert!(
+        err.contains("no access to the finance compartment"),
+        "{err}"
+    );
+
+    let money = cat.json(&url, &["money"]);
+    assert_eq!(money["per_case"][0]["totals"]["EUR"], 13000, "{money}");
+    assert_eq!(money["per_case"][0]["totals"]["USD"], 5000);
+    assert_eq!(money["per_month"]["2026-01"]["EUR"], 12050);
+    assert_eq!(money["per_month"]["2026-02"]["EUR"], 950);
+    let february = cat.json(&url, &["money", "--month", "2026-02"]);
+    assert_eq!(february["per_case"][0]["totals"]["EUR"], 950);
+    assert!(cat.ok(&url, &["money"]).contains("130.00 EUR"));
+    let none = pia.ok(&url, &["money"]);
+    assert!(none.contains("No payments you can read"), "{none}");
+}
