@@ -750,19 +750,27 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 &RecordBody::Fields { fields },
             )
             .await?;
-            // Where to and by which route, coarsely, for the team and the statistics.
-            let summary = BTreeMap::from([
-                ("destination".to_owned(), to.clone()),
-                ("pathway".to_owned(), kind.name().to_owned()),
-            ]);
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Summary,
-                &RecordBody::Fields { fields: summary },
-            )
-            .await?;
+            // Where to and by which route, coarsely, for the team and the
+            // statistics — when this member holds the summary at all (a travel
+            // coordinator may hold travel only).
+            if view.readable.contains(&Compartment::Summary) {
+                let summary = BTreeMap::from([
+                    ("destination".to_owned(), to.clone()),
+                    ("pathway".to_owned(), kind.name().to_owned()),
+                ]);
+                cases::append(
+                    &unlocked,
+                    profile,
+                    case,
+                    Compartment::Summary,
+                    &RecordBody::Fields { fields: summary },
+                )
+                .await?;
+            } else {
+                eprintln!(
+                    "(You hold no key for the case's summary, so its destination is left to a member who does.)"
+                );
+            }
             out.print(
                 json!({"case_id": id, "pathway": n, "kind": kind.name(), "destination": to}),
                 format!(
@@ -863,13 +871,17 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 &RecordBody::Fields { fields },
             )
             .await?;
-            let event = northstar_core::Event::Task {
-                id: format!("checkin-leg-{n}"),
-                title: format!("Check-in after leg {n}"),
-                due: checkin_by,
-                closes_at: None,
-            };
-            cases::workflow_event(&unlocked, profile, case, event).await?;
+            // The check-in's task lives in the summary; without it, the team's
+            // `sync` still sees the leg in travel and raises a missed check-in.
+            if view.readable.contains(&Compartment::Summary) {
+                let event = northstar_core::Event::Task {
+                    id: format!("checkin-leg-{n}"),
+                    title: format!("Check-in after leg {n}"),
+                    due: checkin_by,
+                    closes_at: None,
+                };
+                cases::workflow_event(&unlocked, profile, case, event).await?;
+            }
             out.print(
                 json!({"case_id": id, "leg": n, "checkin_by": checkin_by}),
                 format!(
@@ -898,7 +910,9 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             )
             .await?;
             let task = format!("checkin-leg-{leg}");
-            if view.workflow.tasks.get(&task).is_some_and(|t| !t.done) {
+            if view.readable.contains(&Compartment::Summary)
+                && view.workflow.tasks.get(&task).is_some_and(|t| !t.done)
+            {
                 cases::workflow_event(
                     &unlocked,
                     profile,
@@ -1462,7 +1476,8 @@ async fn raise_missed_checkins(
     use northstar_client::cases;
     let now = now();
     let mut raised = vec![];
-    for l in listings {
+    // Only cases whose workflow this member can write (it reads `summary`).
+    for l in listings.iter().filter(|l| l.stage.is_some()) {
         for (leg, by) in &l.pending_checkins {
             if *by >= now {
                 continue;
@@ -1479,19 +1494,28 @@ async fn raise_missed_checkins(
                 due: now,
                 closes_at: None,
             };
-            cases::workflow_event(unlocked, profile, case, urgent).await?;
-            if !view
+            let flagged = view
                 .workflow
                 .flags
-                .contains(&northstar_core::Flag::LostContact)
-            {
+                .contains(&northstar_core::Flag::LostContact);
+            // Refused (a role that may not change the workflow) or void (another
+            // member's sync raised it first): say so, and go on with the rest.
+            let mut outcome = cases::workflow_event(unlocked, profile, case, urgent).await;
+            if outcome.is_ok() && !flagged {
                 let flag = northstar_core::Event::Flag {
                     flag: northstar_core::Flag::LostContact,
                     raised: true,
                 };
-                cases::workflow_event(unlocked, profile, case, flag).await?;
+                outcome = cases::workflow_event(unlocked, profile, case, flag).await;
             }
-            raised.push((l.case_id.clone(), *leg));
+            match outcome {
+                Ok(_) => raised.push((l.case_id.clone(), *leg)),
+                Err(ClientError::Refused(why)) => eprintln!(
+                    "Case {} missed its check-in after leg {leg}, but this sync did not flag it: {why}",
+                    l.case_id
+                ),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(raised)

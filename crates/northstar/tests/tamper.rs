@@ -48,7 +48,11 @@ async fn every_edit_behind_the_server_is_refused_and_named() {
 
     // A flipped byte in the last entry: its signature fails.
     let flipped_last = new_case(&ada, &url, "flip-last", 3);
-    db.flip_entry_byte(&id16(&flipped_last), 3, 200)
+    let entries = ada.json(&url, &["case", "history", &flipped_last])["history"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    db.flip_entry_byte(&id16(&flipped_last), entries - 1, 200)
         .await
         .unwrap();
     refused(&flipped_last, "signature");
