@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod compartment;
+pub mod consent;
 pub mod money;
 pub mod pathway;
 pub mod report;

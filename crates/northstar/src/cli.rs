@@ -296,6 +296,31 @@ pub enum CaseCommand {
         #[arg(long)]
         on: Option<String>,
     },
+    /// Record (or withdraw) the person's consent to share fields with one recipient.
+    Consent {
+        id: String,
+        /// The recipient's age key (age1…): consent names exactly who can open the package.
+        #[arg(long = "for")]
+        recipient: String,
+        /// Comma-separated COMPARTMENT.FIELD, e.g. identity.legal_name,travel.pathway.1.kind.
+        #[arg(long, value_delimiter = ',', required = true)]
+        fields: Vec<String>,
+        /// A name for the recipient, shown on the package.
+        #[arg(long)]
+        label: Option<String>,
+        /// Withdraw consent for these fields instead.
+        #[arg(long)]
+        withdraw: bool,
+    },
+    /// Build a referral package: an age file, for the recipient's key only, holding
+    /// the consented fields as JSON and a printable PDF summary. Refused without consent.
+    Package {
+        id: String,
+        #[arg(long = "for")]
+        recipient: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Add a task with a due time; prints its id.
     Task {
         id: String,

@@ -989,6 +989,154 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 format!("Recorded {shown} for '{purpose}' on case {id}: {n}"),
             );
         }
+        CaseCommand::Consent {
+            id,
+            recipient,
+            fields,
+            label,
+            withdraw,
+        } => {
+            northstar_crypto::export::parse_recipient(&recipient)?;
+            let paths = fields
+                .iter()
+                .map(|f| northstar_core::consent::FieldPath::parse(f.trim()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            if !view.readable.contains(&Compartment::Story) {
+                bail!("consent is recorded in the story compartment, which you cannot read");
+            }
+            let today = northstar_core::time::format_utc(now())[..10].to_owned();
+            let state = if withdraw { "withdrawn" } else { "given" };
+            let mut record: BTreeMap<String, String> = paths
+                .iter()
+                .map(|p| {
+                    (
+                        northstar_core::consent::consent_field(&recipient, p),
+                        format!("{state} {today}"),
+                    )
+                })
+                .collect();
+            if let Some(label) = &label {
+                if label.trim().is_empty() || label.chars().count() > 100 {
+                    bail!("a label is 1 to 100 characters");
+                }
+                record.insert(format!("consent.{recipient}.label"), label.clone());
+            }
+            cases::append(
+                &unlocked,
+                profile,
+                case,
+                Compartment::Story,
+                &RecordBody::Fields { fields: record },
+            )
+            .await?;
+            let names: Vec<String> = paths.iter().map(|p| p.to_text()).collect();
+            out.print(
+                json!({"case_id": id, "recipient": recipient, "fields": names, "consent": state}),
+                format!(
+                    "Consent {state} on case {id} for {}: {}",
+                    label.as_deref().unwrap_or(&recipient),
+                    names.join(", ")
+                ),
+            );
+        }
+        CaseCommand::Package {
+            id,
+            recipient,
+            out: path,
+        } => {
+            northstar_crypto::export::parse_recipient(&recipient)?;
+            let case = cases::parse_case_id(&id)?;
+            let view = cases::read_case(&unlocked, profile, case).await?;
+            if !view.readable.contains(&Compartment::Story) {
+                bail!(
+                    "consent lives in the story compartment, which you cannot read, so no package can be built"
+                );
+            }
+            let story: BTreeMap<String, String> = view
+                .fields
+                .get(&Compartment::Story)
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let label = story
+                .get(&format!("consent.{recipient}.label"))
+                .cloned()
+                .unwrap_or_else(|| recipient.clone());
+            let consented = northstar_core::consent::consented(&story, &recipient);
+            if consented.is_empty() {
+                bail!("no consent is recorded for {label} on case {id}: nothing may be packaged");
+            }
+            let mut fields = serde_json::Map::new();
+            let mut consent = serde_json::Map::new();
+            let mut missing = vec![];
+            for (p, day) in &consented {
+                if !view.readable.contains(&p.compartment) {
+                    bail!("the consent covers {}, which you cannot read", p.to_text());
+                }
+                match view.field(p.compartment, &p.field) {
+                    Some(value) if !value.is_empty() => {
+                        fields.insert(p.to_text(), json!(value));
+                        consent.insert(p.to_text(), json!(day));
+                    }
+                    _ => missing.push(p.to_text()),
+                }
+            }
+            let today = northstar_core::time::format_utc(now())[..10].to_owned();
+            let package = json!({"for": label, "recipient": recipient, "prepared": today, "fields": fields, "consent_given": consent});
+            let mut lines = vec![
+                "Referral package".to_owned(),
+                format!("Prepared {today} for {label}."),
+                "It holds only what the person consented to share with this recipient.".to_owned(),
+                String::new(),
+            ];
+            for (name, value) in &fields {
+                lines.push(format!("{name}: {}", value.as_str().unwrap_or_default()));
+            }
+            lines.push(String::new());
+            for (name, day) in &consent {
+                lines.push(format!(
+                    "Consent for {name} given {}.",
+                    day.as_str().unwrap_or_default()
+                ));
+            }
+            let json_bytes = serde_json::to_vec_pretty(&package)?;
+            let pdf_bytes = crate::pdf::document(&lines);
+            let mut archive = tar::Builder::new(Vec::new());
+            for (name, bytes) in [("package.json", &json_bytes), ("summary.pdf", &pdf_bytes)] {
+                let mut header = tar::Header::new_ustar();
+                header.set_size(bytes.len() as u64);
+                header.set_mode(0o600);
+                header.set_mtime(now().max(0) as u64);
+                header.set_cksum();
+                archive.append_data(&mut header, name, bytes.as_slice())?;
+            }
+            let plain = archive.into_inner()?;
+            let sealed =
+                northstar_crypto::export::export_to_recipients(&plain, &[recipient.as_str()])?;
+            std::fs::write(&path, &sealed)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if !missing.is_empty() {
+                eprintln!(
+                    "Consented but not recorded on the case, so left out: {}",
+                    missing.join(", ")
+                );
+            }
+            out.print(
+                json!({"case_id": id, "out": path.display().to_string(), "fields": fields.keys().collect::<Vec<_>>()}),
+                format!(
+                    "Wrote the package for {label} to {} ({} field(s)); open it with: age -d -i KEY {} | tar x",
+                    path.display(),
+                    fields.len(),
+                    path.display()
+                ),
+            );
+        }
         CaseCommand::Task { id, title, due } => {
             let due = northstar_core::time::parse_due(&due, now()).map_err(anyhow::Error::msg)?;
             let task_id = format!("t{:06x}", rand_u32() & 0xff_ffff);

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod pdf;
 
 use clap::Parser;
 

@@ -714,3 +714,162 @@ async fn disbursements_add_up_per_case_and_per_month_per_currency() {
     let none = pia.ok(&url, &["money"]);
     assert!(none.contains("No payments you can read"), "{none}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_referral_package_holds_only_the_consented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let cat = &members[0];
+    let id = cat.json(&url, &["case", "new", "--alias", "Heron"])["case_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "set",
+            &id,
+            "identity.legal_name=Ахмед Иванов",
+            "identity.date_of_birth=1990-04-01",
+            "identity.phone=+7 900 000",
+        ],
+    );
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "pathway",
+            &id,
+            "--kind",
+            "humanitarian-visa",
+            "--to",
+            "CA",
+        ],
+    );
+    let liaison = northstar_crypto::export::AgeIdentity::generate();
+    let key_file = dir.path().join("liaison.key");
+    std::fs::write(&key_file, liaison.to_secret_string().as_bytes()).unwrap();
+    let to = liaison.recipient();
+    let out = dir.path().join("heron.age");
+    let package = [
+        "case",
+        "package",
+        &id,
+        "--for",
+        &to,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+
+    // Without consent, nothing is packaged.
+    let err = cat.fails(&url, &package);
+    assert!(err.contains("no consent is recorded"), "{err}");
+    assert!(!out.exists());
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "consent",
+            &id,
+            "--for",
+            &to,
+            "--label",
+            "IRCC liaison",
+            "--fields",
+            "identity.legal_name,identity.date_of_birth,travel.pathway.1.kind",
+        ],
+    );
+    cat.ok(
+        &url,
+        &[
+            "case",
+            "consent",
+            &id,
+            "--for",
+            &to,
+            "--fields",
+            "identity.date_of_birth",
+            "--withdraw",
+        ],
+    );
+    let err = cat.fails(
+        &url,
+        &[
+            "case",
+            "consent",
+            &id,
+            "--for",
+            "age1nope",
+            "--fields",
+            "identity.legal_name",
+        ],
+    );
+    assert!(err.contains("not an age X25519 recipient"), "{err}");
+    let err = cat.fails(
+        &url,
+        &[
+            "case",
+            "consent",
+            &id,
+            "--for",
+            &to,
+            "--fields",
+            "legal_name",
+        ],
+    );
+    assert!(err.contains("is not COMPARTMENT.FIELD"), "{err}");
+    cat.ok(&url, &package);
+
+    // The liaison opens it with the age tool: JSON with exactly the consented
+    // fields still consented, and a PDF.
+    let opened = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key_file)
+        .arg(&out)
+        .output()
+        .expect("the age tool");
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let mut archive = tar::Archive::new(opened.stdout.as_slice());
+    let mut files = std::collections::BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut bytes = vec![];
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        files.insert(name, bytes);
+    }
+    assert_eq!(
+        files.keys().cloned().collect::<Vec<_>>(),
+        vec!["package.json", "summary.pdf"]
+    );
+    let json: serde_json::Value = serde_json::from_slice(&files["package.json"]).unwrap();
+    let names: Vec<&String> = json["fields"].as_object().unwrap().keys().collect();
+    assert_eq!(names, vec!["identity.legal_name", "travel.pathway.1.kind"]);
+    assert_eq!(json["fields"]["identity.legal_name"], "Ахмед Иванов");
+    assert_eq!(json["for"], "IRCC liaison");
+    let pdf = &files["summary.pdf"];
+    assert!(pdf.starts_with(b"%PDF-") && pdf.ends_with(b"%%EOF\n"));
+    let everything = String::from_utf8_lossy(&opened.stdout).into_owned();
+    assert!(!everything.contains("+7 900 000") && !everything.contains("1990-04-01"));
+
+    // Another key cannot open it.
+    let stranger = northstar_crypto::export::AgeIdentity::generate();
+    let other_key = dir.path().join("stranger.key");
+    std::fs::write(&other_key, stranger.to_secret_string().as_bytes()).unwrap();
+    let refused = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&other_key)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}
