@@ -241,6 +241,9 @@ pub enum CaseCommand {
         name: String,
         #[arg(long)]
         done: bool,
+        /// The pathway whose checklist it is on (departure needs every one complete).
+        #[arg(long)]
+        pathway: Option<u32>,
     },
     /// Add a legal pathway out: its kind and destination country; prints its number.
     Pathway {

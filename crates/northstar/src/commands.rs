@@ -714,14 +714,34 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 ),
             );
         }
-        CaseCommand::Document { id, name, done } => {
+        CaseCommand::Document {
+            id,
+            name,
+            done,
+            pathway,
+        } => {
+            let case = cases::parse_case_id(&id)?;
+            // A pathway's checklist items carry its number, so each pathway has
+            // its own list and the departure guard still sees them all.
+            let name = match pathway {
+                Some(n) => {
+                    let view = cases::read_case(&unlocked, profile, case).await?;
+                    let travel = travel_fields(&view)?;
+                    if !northstar_core::pathway::pathways(&travel)
+                        .iter()
+                        .any(|p| p.number == n)
+                    {
+                        bail!("case {id} has no pathway {n}");
+                    }
+                    format!("pathway {n}: {}", name.trim())
+                }
+                None => name,
+            };
             let event = northstar_core::Event::Document {
                 name: name.clone(),
                 done,
             };
-            let workflow =
-                cases::workflow_event(&unlocked, profile, cases::parse_case_id(&id)?, event)
-                    .await?;
+            let workflow = cases::workflow_event(&unlocked, profile, case, event).await?;
             let open = workflow.documents.values().filter(|d| !**d).count();
             out.print(
                 json!({"case_id": id, "document": name, "done": done, "open": open}),

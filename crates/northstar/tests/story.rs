@@ -189,10 +189,22 @@ async fn one_case_from_request_to_resettlement() {
 
     // Departure: refused until the documents checklist is complete.
     run(cat, &["case", "document", id, "passport"]);
-    run(cat, &["case", "document", id, "visa"]);
+    run(cat, &["case", "document", id, "visa", "--pathway", "1"]);
+    refused(
+        cat,
+        &["case", "document", id, "visa", "--pathway", "2"],
+        "no pathway 2",
+    );
     run(cat, &["case", "document", id, "passport", "--done"]);
-    refused(cat, &["case", "advance", id, "departure"], "missing: visa");
-    run(cat, &["case", "document", id, "visa", "--done"]);
+    refused(
+        cat,
+        &["case", "advance", id, "departure"],
+        "missing: pathway 1: visa",
+    );
+    run(
+        cat,
+        &["case", "document", id, "visa", "--pathway", "1", "--done"],
+    );
     run(cat, &["case", "advance", id, "departure"]);
     run(sam, &["safehouse", "release", &house, "--case", id]);
 
