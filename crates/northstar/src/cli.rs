@@ -267,6 +267,7 @@ pub enum CaseCommand {
         on: String,
     },
     /// Add a leg of the journey with the time its check-in is due; prints its number.
+    #[command(alias = "travel")]
     Leg {
         id: String,
         #[arg(long)]

@@ -557,11 +557,12 @@ async fn pathways_steps_legs_and_a_missed_check_in() {
         ],
     );
     assert!(err.contains("before the departure"), "{err}");
+    // `case travel` is the name the issue gives; `case leg` says what it adds.
     let leg = cat.ok(
         &url,
         &[
             "case",
-            "leg",
+            "travel",
             &id,
             "--from",
             "Grozny",
