@@ -158,6 +158,21 @@ impl CaseView {
         });
     }
 
+    /// The current value of every field of a compartment this member reads
+    /// (`None` without access).
+    pub fn current_fields(&self, compartment: Compartment) -> Option<BTreeMap<String, String>> {
+        self.readable.contains(&compartment).then(|| {
+            self.fields
+                .get(&compartment)
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
     pub fn field(&self, compartment: Compartment, name: &str) -> Option<&str> {
         self.fields
             .get(&compartment)?

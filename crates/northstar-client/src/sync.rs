@@ -163,32 +163,18 @@ impl Listing {
             capacity: view.house.as_ref().map(|h| h.capacity),
             occupancy: view.house.as_ref().map(SafeHouse::occupancy),
             pending_checkins: view
-                .fields
-                .get(&Compartment::Travel)
+                .current_fields(Compartment::Travel)
                 .map(|travel| {
-                    northstar_core::pathway::legs(
-                        &travel
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.value.clone()))
-                            .collect(),
-                    )
-                    .into_iter()
-                    .filter(|leg| leg.checked_in.is_none())
-                    .filter_map(|leg| leg.checkin_by.map(|by| (leg.number, by)))
-                    .collect()
+                    northstar_core::pathway::legs(&travel)
+                        .into_iter()
+                        .filter(|leg| leg.checked_in.is_none())
+                        .filter_map(|leg| leg.checkin_by.map(|by| (leg.number, by)))
+                        .collect()
                 })
                 .unwrap_or_default(),
             payments: view
-                .fields
-                .get(&Compartment::Finance)
-                .map(|finance| {
-                    northstar_core::money::payments(
-                        &finance
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.value.clone()))
-                            .collect(),
-                    )
-                })
+                .current_fields(Compartment::Finance)
+                .map(|finance| northstar_core::money::payments(&finance))
                 .unwrap_or_default(),
         }
     }

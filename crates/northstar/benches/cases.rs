@@ -8,14 +8,13 @@
 //! so the benchmark itself cannot rot.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "../tests/support/seed.rs"]
+mod seed;
+
 use std::time::{Duration, Instant};
 
 use northstar_client::Profile;
 use northstar_client::sync::{LocalCache, Scope};
-use northstar_core::Compartment;
-use northstar_crypto::envelope::{ChainPosition, RecordAddress, entry_hash, seal_record};
-use northstar_crypto::grant::{CompartmentKey, CompartmentRef, seal_grant};
-use northstar_crypto::{ObjectId, RecordId};
 use northstar_store::{CaseEntryRow, CaseRow, GrantRow};
 use rand::rngs::OsRng;
 
@@ -146,7 +145,6 @@ async fn run(count: usize, full: bool) {
     let seal_started = Instant::now();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let me = unlocked.keys.public();
-    let account = unlocked.account;
     let rows: Vec<(CaseRow, Vec<GrantRow>, Vec<CaseEntryRow>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..cores)
             .map(|t| {
@@ -154,7 +152,7 @@ async fn run(count: usize, full: bool) {
                 s.spawn(move || {
                     (t..count)
                         .step_by(cores)
-                        .map(|i| seal_case(unlocked, me, account, i, i == needle))
+                        .map(|i| seal_case(unlocked, me, i, i == needle))
                         .collect::<Vec<_>>()
                 })
             })
@@ -307,79 +305,27 @@ async fn run(count: usize, full: bool) {
     }
 }
 
-/// Case `i`: a fresh id and summary key, the grant of it to its creator, and
-/// its summary as the first entry of its chain.
+/// Case `i`: one summary record, sealed with the same code the tests seed with.
 fn seal_case(
     unlocked: &northstar_client::Unlocked,
     me: &northstar_crypto::identity::MemberPublicKeys,
-    account: northstar_crypto::AccountId,
     i: usize,
     needle: bool,
 ) -> (CaseRow, Vec<GrantRow>, Vec<CaseEntryRow>) {
-    let case = ObjectId::random(&mut OsRng);
-    let compartment = Compartment::Summary;
-    let key = CompartmentKey::generate(0, &mut OsRng);
-    let target = CompartmentRef {
-        org: unlocked.org,
-        object: case,
-        compartment,
-    };
-    let grant = seal_grant(target, &key, me, &unlocked.keys, &mut OsRng).unwrap();
     let alias = if needle {
         format!("Case {i:06} NEEDLE-in-the-haystack")
     } else {
         format!("Case {i:06}")
     };
-    let body = serde_json::json!({"kind": "fields", "fields": {
-        "alias": alias, "priority": "normal", "stage": "intake", "country": "RU",
-    }});
-    let record = RecordId::random(&mut OsRng);
-    let sealed = seal_record(
-        RecordAddress {
-            org: unlocked.org,
-            case,
-            compartment,
-            record,
-        },
-        1,
-        ChainPosition {
-            seq: 0,
-            prev_hash: [0; 32],
-        },
-        &key,
-        &unlocked.keys,
-        &serde_json::to_vec(&body).unwrap(),
-        &mut OsRng,
-    )
-    .unwrap();
-    let now = 1_700_000_000;
-    (
-        CaseRow {
-            case_id: case.0,
-            created_by: account.0,
-            created_at: now,
-            len: 1,
-            head_hash: entry_hash(&sealed.entry),
-            keys_version: 0,
-        },
-        vec![GrantRow {
-            case_id: case.0,
-            compartment: compartment.code(),
-            generation: 0,
-            recipient: account.0,
-            granted_by: account.0,
-            grant,
-            created_at: now,
-        }],
-        vec![CaseEntryRow {
-            case_id: case.0,
-            seq: 0,
-            compartment: compartment.code(),
-            record_id: record.0,
-            generation: 0,
-            entry: sealed.entry,
-            wrap: Some(sealed.wrap),
-            created_at: now,
-        }],
-    )
+    let summary = northstar_client::cases::RecordBody::Fields {
+        fields: [
+            ("alias", alias.as_str()),
+            ("priority", "normal"),
+            ("country", "RU"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    };
+    seed::seal_case(unlocked, me, &[summary])
 }

@@ -726,7 +726,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             let name = match pathway {
                 Some(n) => {
                     let view = cases::read_case(&unlocked, profile, case).await?;
-                    let travel = travel_fields(&view)?;
+                    let travel = readable_fields(&view, Compartment::Travel)?;
                     if !northstar_core::pathway::pathways(&travel)
                         .iter()
                         .any(|p| p.number == n)
@@ -756,7 +756,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             let to = country(&to)?;
             let case = cases::parse_case_id(&id)?;
             let view = cases::read_case(&unlocked, profile, case).await?;
-            let travel = travel_fields(&view)?;
+            let travel = readable_fields(&view, Compartment::Travel)?;
             let n = northstar_core::pathway::next_number(&travel, "pathway");
             let fields = BTreeMap::from([
                 (format!("pathway.{n}.kind"), kind.name().to_owned()),
@@ -817,7 +817,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             }
             let case = cases::parse_case_id(&id)?;
             let view = cases::read_case(&unlocked, profile, case).await?;
-            let travel = travel_fields(&view)?;
+            let travel = readable_fields(&view, Compartment::Travel)?;
             if !northstar_core::pathway::pathways(&travel)
                 .iter()
                 .any(|p| p.number == pathway)
@@ -875,7 +875,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             }
             let case = cases::parse_case_id(&id)?;
             let view = cases::read_case(&unlocked, profile, case).await?;
-            let travel = travel_fields(&view)?;
+            let travel = readable_fields(&view, Compartment::Travel)?;
             let n = northstar_core::pathway::next_number(&travel, "leg");
             let fields = BTreeMap::from([
                 (format!("leg.{n}.from"), from.clone()),
@@ -913,7 +913,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
         CaseCommand::Checkin { id, leg } => {
             let case = cases::parse_case_id(&id)?;
             let view = cases::read_case(&unlocked, profile, case).await?;
-            let travel = travel_fields(&view)?;
+            let travel = readable_fields(&view, Compartment::Travel)?;
             if !northstar_core::pathway::legs(&travel)
                 .iter()
                 .any(|l| l.number == leg)
@@ -973,18 +973,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             };
             let case = cases::parse_case_id(&id)?;
             let view = cases::read_case(&unlocked, profile, case).await?;
-            if !view.readable.contains(&Compartment::Finance) {
-                bail!("no access to the finance compartment of this case");
-            }
-            let finance: BTreeMap<String, String> = view
-                .fields
-                .get(&Compartment::Finance)
-                .map(|f| {
-                    f.iter()
-                        .map(|(k, v)| (k.clone(), v.value.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let finance = readable_fields(&view, Compartment::Finance)?;
             let n = northstar_core::pathway::next_number(&finance, "payment");
             let mut fields = BTreeMap::from([
                 (format!("payment.{n}.amount"), amount.to_string()),
@@ -1075,15 +1064,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                     "consent lives in the story compartment, which you cannot read, so no package can be built"
                 );
             }
-            let story: BTreeMap<String, String> = view
-                .fields
-                .get(&Compartment::Story)
-                .map(|f| {
-                    f.iter()
-                        .map(|(k, v)| (k.clone(), v.value.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let story = readable_fields(&view, Compartment::Story)?;
             let label = story
                 .get(&format!("consent.{recipient}.label"))
                 .cloned()
@@ -1729,22 +1710,14 @@ fn report_tables(
     ]
 }
 
-/// A case's `travel` fields, or a refusal when this member cannot read them.
-fn travel_fields(
+/// The current fields of a compartment of a case, or a refusal naming it
+/// when this member cannot read it.
+fn readable_fields(
     view: &northstar_client::cases::CaseView,
+    compartment: northstar_core::Compartment,
 ) -> Result<std::collections::BTreeMap<String, String>> {
-    if !view.readable.contains(&northstar_core::Compartment::Travel) {
-        bail!("no access to the travel compartment of this case");
-    }
-    Ok(view
-        .fields
-        .get(&northstar_core::Compartment::Travel)
-        .map(|f| {
-            f.iter()
-                .map(|(k, v)| (k.clone(), v.value.clone()))
-                .collect()
-        })
-        .unwrap_or_default())
+    view.current_fields(compartment)
+        .with_context(|| format!("no access to the {compartment} compartment of this case"))
 }
 
 fn country(code: &str) -> Result<String> {

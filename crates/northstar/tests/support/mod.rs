@@ -4,6 +4,8 @@
 //! fails loudly when neither is there.
 #![allow(dead_code)]
 
+pub mod seed;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
