@@ -424,6 +424,24 @@ pub async fn append(
     unreachable!("the last attempt returns")
 }
 
+/// Append a record that sets `fields` in one compartment.
+pub async fn append_fields(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    case: ObjectId,
+    compartment: Compartment,
+    fields: BTreeMap<String, String>,
+) -> Result<u64> {
+    append(
+        unlocked,
+        profile,
+        case,
+        compartment,
+        &RecordBody::Fields { fields },
+    )
+    .await
+}
+
 /// Read a case: fetch it whole, verify the chain, every signature and every
 /// key commitment, check it against the highest head seen before, open what
 /// this member holds keys for, and fold the fields (later entries win).

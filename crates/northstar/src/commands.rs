@@ -580,10 +580,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             }
             let mut seqs = vec![];
             for (c, fields) in by_compartment {
-                seqs.push(
-                    cases::append(&unlocked, profile, case, c, &RecordBody::Fields { fields })
-                        .await?,
-                );
+                seqs.push(cases::append_fields(&unlocked, profile, case, c, fields).await?);
             }
             out.print(
                 json!({"case_id": id, "entries": seqs}),
@@ -762,14 +759,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 (format!("pathway.{n}.kind"), kind.name().to_owned()),
                 (format!("pathway.{n}.destination"), to.clone()),
             ]);
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Travel,
-                &RecordBody::Fields { fields },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case, Compartment::Travel, fields).await?;
             // Where to and by which route, coarsely, for the team and the
             // statistics — when this member holds the summary at all (a travel
             // coordinator may hold travel only).
@@ -778,14 +768,8 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                     ("destination".to_owned(), to.clone()),
                     ("pathway".to_owned(), kind.name().to_owned()),
                 ]);
-                cases::append(
-                    &unlocked,
-                    profile,
-                    case,
-                    Compartment::Summary,
-                    &RecordBody::Fields { fields: summary },
-                )
-                .await?;
+                cases::append_fields(&unlocked, profile, case, Compartment::Summary, summary)
+                    .await?;
             } else {
                 eprintln!(
                     "(You hold no key for the case's summary, so its destination is left to a member who does.)"
@@ -825,14 +809,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 bail!("case {id} has no pathway {pathway}");
             }
             let fields = BTreeMap::from([(format!("pathway.{pathway}.step.{step}"), on.clone())]);
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Travel,
-                &RecordBody::Fields { fields },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case, Compartment::Travel, fields).await?;
             let mut text = format!("Pathway {pathway} of case {id}: {step} on {on}.");
             if step == "expiry" {
                 let task = format!("pathway-{pathway}-expiry");
@@ -883,14 +860,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 (format!("leg.{n}.depart"), depart.to_string()),
                 (format!("leg.{n}.checkin_by"), checkin_by.to_string()),
             ]);
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Travel,
-                &RecordBody::Fields { fields },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case, Compartment::Travel, fields).await?;
             // The check-in's task lives in the summary; without it, the team's
             // `sync` still sees the leg in travel and raises a missed check-in.
             if view.readable.contains(&Compartment::Summary) {
@@ -921,14 +891,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 bail!("case {id} has no leg {leg}");
             }
             let fields = BTreeMap::from([(format!("leg.{leg}.checked_in"), now().to_string())]);
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Travel,
-                &RecordBody::Fields { fields },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case, Compartment::Travel, fields).await?;
             let task = format!("checkin-leg-{leg}");
             if view.readable.contains(&Compartment::Summary)
                 && view.workflow.tasks.get(&task).is_some_and(|t| !t.done)
@@ -984,14 +947,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             if let Some(r) = receipt {
                 fields.insert(format!("payment.{n}.receipt"), r);
             }
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Finance,
-                &RecordBody::Fields { fields },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case, Compartment::Finance, fields).await?;
             let shown = northstar_core::money::format_amount(amount, &currency);
             out.print(
                 json!({"case_id": id, "payment": n, "amount": amount, "currency": currency, "on": on}),
@@ -1033,14 +989,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
                 }
                 record.insert(format!("consent.{recipient}.label"), label.clone());
             }
-            cases::append(
-                &unlocked,
-                profile,
-                case,
-                Compartment::Story,
-                &RecordBody::Fields { fields: record },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case, Compartment::Story, record).await?;
             let names: Vec<String> = paths.iter().map(|p| p.to_text()).collect();
             out.print(
                 json!({"case_id": id, "recipient": recipient, "fields": names, "consent": state}),
@@ -1579,14 +1528,8 @@ async fn safehouse_command(
                     ("released_on".to_owned(), today),
                 ])
             };
-            cases::append(
-                &unlocked,
-                profile,
-                case_id,
-                Compartment::Logistics,
-                &RecordBody::Fields { fields },
-            )
-            .await?;
+            cases::append_fields(&unlocked, profile, case_id, Compartment::Logistics, fields)
+                .await?;
             out.print(
                 json!({"id": id, "case_id": case, "placed": placing, "occupancy": house.occupancy(), "capacity": house.capacity}),
                 format!(

@@ -15,7 +15,6 @@ use northstar_client::Profile;
 use northstar_client::cases::RecordBody;
 use northstar_core::{Event, Stage};
 use support::seed::seal_case;
-use support::{Backend, Server};
 
 const CASES: usize = 1000;
 
@@ -33,10 +32,9 @@ impl Dice {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_report_on_1000_cases_hides_small_cells_and_nothing_hidden_can_be_derived() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let team = support::team(&[("cat", "caseworker")]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let cat = &members[0];
     let mut profile = Profile::load(&cat.profile).unwrap();
     let unlocked = northstar_client::login(&url, &mut profile, "cat", &cat.passphrase)
@@ -117,10 +115,11 @@ async fn a_report_on_1000_cases_hides_small_cells_and_nothing_hidden_can_be_deri
         }
         rows.push(seal_case(&unlocked, &me, &bodies));
     }
-    let tamper =
-        northstar_store_sqlite::tamper::Tamper::open(&server.data_dir.join("northstar.sqlite3"))
-            .await
-            .unwrap();
+    let tamper = northstar_store_sqlite::tamper::Tamper::open(
+        &team.server.data_dir.join("northstar.sqlite3"),
+    )
+    .await
+    .unwrap();
     tamper.seed_cases(&rows).await.unwrap();
 
     let k = 5;

@@ -7,23 +7,18 @@
 
 mod support;
 
-use support::{Backend, Member, Server};
+use support::Member;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_case_from_request_to_resettlement() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(
-        &url,
-        dir.path(),
-        &[
-            ("ann", "approver"),
-            ("cat", "caseworker"),
-            ("sam", "coordinator"),
-            ("tom", "coordinator"),
-        ],
-    );
+    let team = support::team(&[
+        ("ann", "approver"),
+        ("cat", "caseworker"),
+        ("sam", "coordinator"),
+        ("tom", "coordinator"),
+    ]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let (ann, cat, sam, tom) = (&members[0], &members[1], &members[2], &members[3]);
     let run = |who: &Member, args: &[&str]| who.ok(&url, args);
     let refused = |who: &Member, args: &[&str], why: &str| {

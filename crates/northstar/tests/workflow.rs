@@ -7,22 +7,16 @@ mod support;
 use northstar_client::Profile;
 use northstar_client::cases::RecordBody;
 use northstar_core::{Compartment, Event, Stage};
-use support::{Backend, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guards_refuse_then_accept_along_the_whole_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(
-        &url,
-        dir.path(),
-        &[
-            ("ann", "approver"),
-            ("cat", "caseworker"),
-            ("pia", "partner"),
-        ],
-    );
+    let team = support::team(&[
+        ("ann", "approver"),
+        ("cat", "caseworker"),
+        ("pia", "partner"),
+    ]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let (ann, cat, pia) = (&members[0], &members[1], &members[2]);
     let made = cat.json(
         &url,
@@ -220,10 +214,9 @@ async fn the_guards_refuse_then_accept_along_the_whole_path() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tasks_carry_deadlines_and_overdue_ones_come_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let team = support::team(&[("cat", "caseworker")]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let cat = &members[0];
     let urgent = cat.json(
         &url,
@@ -306,10 +299,9 @@ async fn tasks_carry_deadlines_and_overdue_ones_come_first() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_suppresses_small_cells_and_what_would_reveal_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let team = support::team(&[("cat", "caseworker")]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let cat = &members[0];
     let mut ids = vec![];
     for i in 0..8 {
@@ -364,18 +356,13 @@ async fn the_report_suppresses_small_cells_and_what_would_reveal_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn safe_houses_enforce_capacity_and_partners_see_placement_not_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(
-        &url,
-        dir.path(),
-        &[
-            ("cat", "caseworker"),
-            ("sam", "coordinator"),
-            ("pia", "partner"),
-        ],
-    );
+    let team = support::team(&[
+        ("cat", "caseworker"),
+        ("sam", "coordinator"),
+        ("pia", "partner"),
+    ]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let (cat, sam, pia) = (&members[0], &members[1], &members[2]);
     let made = sam.json(
         &url,
@@ -476,10 +463,9 @@ async fn safe_houses_enforce_capacity_and_partners_see_placement_not_names() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pathways_steps_legs_and_a_missed_check_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let team = support::team(&[("cat", "caseworker")]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let cat = &members[0];
     let id = cat.json(&url, &["case", "new", "--alias", "Heron"])["case_id"]
         .as_str()
@@ -596,12 +582,11 @@ async fn pathways_steps_legs_and_a_missed_check_in() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_not_yet_admitted_lists_nothing_and_is_told_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (ada, _) = support::org_with(&url, dir.path(), &[]);
+    let team = support::team(&[]);
+    let (url, dir) = (team.url.clone(), team.dir.path());
+    let (ada, _) = (&team.ada, &team.members);
     let code = support::last_word(&ada.ok(&url, &["invite", "--role", "coordinator"]));
-    let sam = support::Member::new(dir.path(), "sam");
+    let sam = support::Member::new(dir, "sam");
     sam.ok(&url, &["join", "--invite", &code, "--user", "sam"]);
     for args in [
         &["safehouse", "list"][..],
@@ -624,14 +609,9 @@ async fn a_member_not_yet_admitted_lists_nothing_and_is_told_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn disbursements_add_up_per_case_and_per_month_per_currency() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(
-        &url,
-        dir.path(),
-        &[("cat", "caseworker"), ("pia", "partner")],
-    );
+    let team = support::team(&[("cat", "caseworker"), ("pia", "partner")]);
+    let url = team.url.clone();
+    let (_ada, members) = (&team.ada, &team.members);
     let (cat, pia) = (&members[0], &members[1]);
     let id = cat.json(&url, &["case", "new", "--alias", "Heron"])["case_id"]
         .as_str()
@@ -718,10 +698,9 @@ async fn disbursements_add_up_per_case_and_per_month_per_currency() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_referral_package_holds_only_the_consented_fields() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
-    let url = server.url.clone();
-    let (_ada, members) = support::org_with(&url, dir.path(), &[("cat", "caseworker")]);
+    let team = support::team(&[("cat", "caseworker")]);
+    let (url, dir) = (team.url.clone(), team.dir.path());
+    let (_ada, members) = (&team.ada, &team.members);
     let cat = &members[0];
     let id = cat.json(&url, &["case", "new", "--alias", "Heron"])["case_id"]
         .as_str()
@@ -751,10 +730,10 @@ async fn a_referral_package_holds_only_the_consented_fields() {
         ],
     );
     let liaison = northstar_crypto::export::AgeIdentity::generate();
-    let key_file = dir.path().join("liaison.key");
+    let key_file = dir.join("liaison.key");
     std::fs::write(&key_file, liaison.to_secret_string().as_bytes()).unwrap();
     let to = liaison.recipient();
-    let out = dir.path().join("heron.age");
+    let out = dir.join("heron.age");
     let package = [
         "case",
         "package",
@@ -863,7 +842,7 @@ async fn a_referral_package_holds_only_the_consented_fields() {
 
     // Another key cannot open it.
     let stranger = northstar_crypto::export::AgeIdentity::generate();
-    let other_key = dir.path().join("stranger.key");
+    let other_key = dir.join("stranger.key");
     std::fs::write(&other_key, stranger.to_secret_string().as_bytes()).unwrap();
     let refused = std::process::Command::new("age")
         .arg("-d")

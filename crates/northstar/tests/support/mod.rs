@@ -290,6 +290,30 @@ pub fn org_with(server: &str, dir: &Path, members: &[(&str, &str)]) -> (Member, 
     (ada, joined)
 }
 
+/// A server on SQLite in a fresh folder, with an organization founded by
+/// `ada` and `members` (name, role) joined and admitted.
+pub struct Team {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub url: String,
+    pub ada: Member,
+    pub members: Vec<Member>,
+}
+
+pub fn team(members: &[(&str, &str)]) -> Team {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (ada, members) = org_with(&url, dir.path(), members);
+    Team {
+        dir,
+        server,
+        url,
+        ada,
+        members,
+    }
+}
+
 /// Every file below `dir`, for the scans of what is at rest.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = vec![];
