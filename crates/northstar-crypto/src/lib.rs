@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod export;
 pub mod grant;
 pub mod identity;
+pub mod intake;
 pub mod ids;
 pub mod invite;
 pub mod localseal;
