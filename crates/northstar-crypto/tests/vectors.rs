@@ -765,6 +765,59 @@ fn wordlist_ts() -> String {
     s
 }
 
+fn gen_intake() -> Value {
+    use northstar_crypto::intake::*;
+    let mut rng = rng("intake");
+    let org = OrgId(bytes(&mut rng));
+    let desk_key: [u8; 32] = bytes(&mut rng);
+    let keys = IntakeKeyPair::derive(&org, &CompartmentKey::from_bytes(2, desk_key));
+    let conversation: [u8; 16] = bytes(&mut rng);
+    let codename = Codename::generate(&mut rng);
+    let ck = codename_keys(&codename, &org);
+    let author = TestMember::new(&mut rng);
+    let request = b"{\"what\":\"\xd0\x9f\xd0\xbe\xd0\xbc\xd0\xbe\xd0\xb3\xd0\xb8\xd1\x82\xd0\xb5\"}";
+    let sealed_request =
+        seal_request(&org, 2, &keys.public_key(), &conversation, request, &mut rng).unwrap();
+    let note = b"{\"reply\":\"we will call\"}";
+    let sealed_note = seal_staff_note(
+        &org,
+        2,
+        &keys.public_key(),
+        &conversation,
+        note,
+        &author.secret(),
+        &mut rng,
+    )
+    .unwrap();
+    let reply = "Мы вам ответим.".as_bytes();
+    let sealed_reply = seal_reply(&org, &conversation, &ck.reply_public(), reply, &mut rng).unwrap();
+    let pow_key: [u8; 32] = bytes(&mut rng);
+    let challenge = pow_challenge(&pow_key, 1_900_000_000, &mut rng);
+    let nonce = pow_solve(&challenge, 12);
+    json!({
+        "about": "Intake (crypto §23): the intake key from the desk key, codename keys (Argon2id m=19456 t=2 p=1), a request and a signed staff note sealed to the intake key, a reply sealed to the codename, a proof of work.",
+        "org": h(org.as_bytes()),
+        "desk_key": {"generation": 2, "key": h(desk_key)},
+        "intake_public": h(keys.public_key()),
+        "conversation": h(conversation),
+        "codename": codename.expose(),
+        "codename_salt": h(codename_salt(&org)),
+        "access": h(ck.access()),
+        "access_hash": h(access_hash(ck.access())),
+        "reply_public": h(ck.reply_public()),
+        "request": {"plaintext": h(request), "sealed": h(&sealed_request)},
+        "staff_note": {"author": author.json_public(), "plaintext": h(note), "sealed": h(&sealed_note)},
+        "reply": {"plaintext": h(reply), "sealed": h(&sealed_reply)},
+        "pow": {"challenge": h(challenge), "bits": 12, "nonce": nonce, "hash": h(pow_hash(&challenge, nonce))},
+        "invalid": [
+            {"name": "request read in another conversation", "what": "request", "conversation": h([0u8; 16]), "sealed": h(&sealed_request), "error": "decrypt"},
+            {"name": "request with a byte of its ciphertext flipped", "what": "request", "conversation": h(conversation), "sealed": h(flip(&sealed_request, 60)), "error": "decrypt"},
+            {"name": "staff note with a byte flipped", "what": "staff_note", "conversation": h(conversation), "sealed": h(flip(&sealed_note, 60)), "error": "signature"},
+            {"name": "reply read in another conversation", "what": "reply", "conversation": h([0u8; 16]), "sealed": h(&sealed_reply), "error": "decrypt"}
+        ]
+    })
+}
+
 /// Every generated file: path relative to the repo root, and its content.
 fn generate() -> Vec<(PathBuf, String)> {
     let mut files: Vec<(PathBuf, String)> = [
@@ -776,6 +829,7 @@ fn generate() -> Vec<(PathBuf, String)> {
         ("envelope.json", gen_envelope()),
         ("chain.json", gen_chain()),
         ("ed25519-policy.json", gen_ed25519_policy()),
+        ("intake.json", gen_intake()),
     ]
     .into_iter()
     .map(|(name, v)| {
@@ -1222,4 +1276,47 @@ fn the_generated_wordlist_matches_the_crate_list() {
         h(<sha2::Sha256 as sha2::Digest>::digest(list.as_bytes())),
         v["wordlist_sha256"].as_str().unwrap()
     );
+}
+
+#[test]
+fn intake_vectors_derive_the_same_keys_and_open_or_are_refused_by_name() {
+    use northstar_crypto::intake::*;
+    let v = load("intake.json");
+    let org = OrgId(hx16(&v["org"]));
+    let keys = IntakeKeyPair::derive(
+        &org,
+        &CompartmentKey::from_bytes(2, hx32(&v["desk_key"]["key"])),
+    );
+    assert_eq!(h(keys.public_key()), v["intake_public"].as_str().unwrap());
+    let codename = Codename::parse(v["codename"].as_str().unwrap()).unwrap();
+    let ck = codename_keys(&codename, &org);
+    assert_eq!(h(ck.access()), v["access"].as_str().unwrap());
+    assert_eq!(h(access_hash(ck.access())), v["access_hash"].as_str().unwrap());
+    assert_eq!(h(ck.reply_public()), v["reply_public"].as_str().unwrap());
+    let conversation = hx16(&v["conversation"]);
+    let opened = open_sealed(&org, &conversation, &keys, &hx(&v["request"]["sealed"]), None).unwrap();
+    assert_eq!(opened.plaintext.as_slice(), hx(&v["request"]["plaintext"]).as_slice());
+    let author = AuthorKey::new(MemberPublicKeys {
+        signing: hx32(&v["staff_note"]["author"]["signing"]),
+        agreement: hx32(&v["staff_note"]["author"]["agreement"]),
+    })
+    .unwrap();
+    let note = open_sealed(&org, &conversation, &keys, &hx(&v["staff_note"]["sealed"]), Some(&author)).unwrap();
+    assert_eq!(note.plaintext.as_slice(), hx(&v["staff_note"]["plaintext"]).as_slice());
+    let reply = ck.open_reply(&org, &conversation, &hx(&v["reply"]["sealed"])).unwrap();
+    assert_eq!(reply.as_slice(), hx(&v["reply"]["plaintext"]).as_slice());
+    let pow = &v["pow"];
+    let hash = pow_hash(&hx(&pow["challenge"]), pow["nonce"].as_u64().unwrap());
+    assert_eq!(h(hash), pow["hash"].as_str().unwrap());
+    assert!(leading_zero_bits(&hash) >= pow["bits"].as_u64().unwrap() as u32);
+    for c in v["invalid"].as_array().unwrap() {
+        let conv = hx16(&c["conversation"]);
+        let sealed = hx(&c["sealed"]);
+        let code = match c["what"].as_str().unwrap() {
+            "request" => open_sealed(&org, &conv, &keys, &sealed, None).unwrap_err().code(),
+            "staff_note" => open_sealed(&org, &conv, &keys, &sealed, Some(&author)).unwrap_err().code(),
+            _ => ck.open_reply(&org, &conv, &sealed).unwrap_err().code(),
+        };
+        assert_eq!(code, c["error"].as_str().unwrap(), "{}", c["name"]);
+    }
 }
