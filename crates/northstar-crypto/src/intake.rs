@@ -119,7 +119,10 @@ fn seal_info(org: &OrgId, conversation: &[u8; 16], header: &[u8]) -> Vec<u8> {
     .concat()
 }
 
-fn hpke_public(bytes: &[u8; 32], format: &'static str) -> Result<<Kem as hpke::Kem>::PublicKey, CryptoError> {
+fn hpke_public(
+    bytes: &[u8; 32],
+    format: &'static str,
+) -> Result<<Kem as hpke::Kem>::PublicKey, CryptoError> {
     <Kem as hpke::Kem>::PublicKey::from_bytes(bytes).map_err(|_| CryptoError::Malformed {
         format,
         reason: "public key",
@@ -145,7 +148,15 @@ pub fn seal_request(
     plaintext: &[u8],
     rng: &mut impl Csprng,
 ) -> Result<Vec<u8>, CryptoError> {
-    seal_to_intake(org, generation, public, conversation, SealedBy::Requester, plaintext, rng)
+    seal_to_intake(
+        org,
+        generation,
+        public,
+        conversation,
+        SealedBy::Requester,
+        plaintext,
+        rng,
+    )
 }
 
 /// Seal a staff note to the intake key and sign it with the author's key.
@@ -158,7 +169,15 @@ pub fn seal_staff_note(
     author: &MemberSecretKeys,
     rng: &mut impl Csprng,
 ) -> Result<Vec<u8>, CryptoError> {
-    let mut sealed = seal_to_intake(org, generation, public, conversation, SealedBy::Staff, plaintext, rng)?;
+    let mut sealed = seal_to_intake(
+        org,
+        generation,
+        public,
+        conversation,
+        SealedBy::Staff,
+        plaintext,
+        rng,
+    )?;
     sealed.extend_from_slice(author.key_id().as_bytes());
     let signature = author
         .signing()
@@ -280,7 +299,10 @@ pub fn open_sealed(
             }
             let signature: [u8; 64] = bytes[at..].try_into().expect("64 bytes");
             author
-                .verify(&staff_sig_message(org, conversation, &bytes[..at]), &signature)
+                .verify(
+                    &staff_sig_message(org, conversation, &bytes[..at]),
+                    &signature,
+                )
                 .map_err(|source| CryptoError::Signature {
                     format: SEAL_FORMAT,
                     source,
@@ -289,11 +311,12 @@ pub fn open_sealed(
         }
     };
     let info = seal_info(org, conversation, &sealed[..SEAL_HEADER_LEN]);
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed[SEAL_HEADER_LEN..SEAL_HEADER_LEN + 32])
-        .map_err(|_| CryptoError::Malformed {
-            format: SEAL_FORMAT,
-            reason: "encapsulated key",
-        })?;
+    let enc =
+        <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed[SEAL_HEADER_LEN..SEAL_HEADER_LEN + 32])
+            .map_err(|_| CryptoError::Malformed {
+                format: SEAL_FORMAT,
+                reason: "encapsulated key",
+            })?;
     let plaintext = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
         &OpModeR::Base,
         &keys.secret,
@@ -394,7 +417,11 @@ pub fn codename_keys(codename: &Codename, org: &OrgId) -> CodenameKeys {
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; 64]);
     argon
-        .hash_password_into(codename.expose().as_bytes(), &codename_salt(org), out.as_mut())
+        .hash_password_into(
+            codename.expose().as_bytes(),
+            &codename_salt(org),
+            out.as_mut(),
+        )
         .expect("64 bytes is a valid Argon2 output length");
     let mut access = Zeroizing::new([0u8; 32]);
     access.copy_from_slice(&out[..32]);
@@ -453,7 +480,12 @@ pub fn access_hash(access: &[u8; 32]) -> [u8; 32] {
 }
 
 fn reply_info(org: &OrgId, conversation: &[u8; 16]) -> Vec<u8> {
-    [b"northstar/v1/intake/reply".as_slice(), org.as_bytes(), conversation].concat()
+    [
+        b"northstar/v1/intake/reply".as_slice(),
+        org.as_bytes(),
+        conversation,
+    ]
+    .concat()
 }
 
 /// Seal a reply to the requester's reply key (from the conversation).
@@ -484,7 +516,11 @@ pub fn seal_reply(
 
 /// A proof-of-work challenge the server issues and later recognizes without
 /// storing it: `expires u64 | random 16 | HMAC-SHA256(key, both)[..16]`.
-pub fn pow_challenge(server_key: &[u8; 32], expires: u64, rng: &mut impl Csprng) -> [u8; POW_CHALLENGE_LEN] {
+pub fn pow_challenge(
+    server_key: &[u8; 32],
+    expires: u64,
+    rng: &mut impl Csprng,
+) -> [u8; POW_CHALLENGE_LEN] {
     let mut out = [0u8; POW_CHALLENGE_LEN];
     out[..8].copy_from_slice(&expires.to_be_bytes());
     rng.fill_bytes(&mut out[8..24]);
@@ -547,7 +583,10 @@ pub fn pow_check(
 
 /// SHA-256("northstar/v1/intake/pow" ‖ challenge ‖ nonce u64 BE).
 pub fn pow_hash(challenge: &[u8], nonce: u64) -> [u8; 32] {
-    labelled_hash(b"northstar/v1/intake/pow", &[challenge, &nonce.to_be_bytes()])
+    labelled_hash(
+        b"northstar/v1/intake/pow",
+        &[challenge, &nonce.to_be_bytes()],
+    )
 }
 
 pub fn leading_zero_bits(hash: &[u8; 32]) -> u32 {
@@ -616,6 +655,33 @@ pub fn open_for_invite(
         .collect())
 }
 
+const REFERRAL_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A referral code a partner hands out: `REF-XXXX-XXXX-XXXX` (60 random bits,
+/// Crockford's base-32 alphabet, so it reads aloud without I/L/O/U confusions).
+pub fn new_referral_code(rng: &mut impl Csprng) -> String {
+    let mut code = String::from("REF");
+    for _ in 0..3 {
+        code.push('-');
+        for _ in 0..4 {
+            code.push(REFERRAL_ALPHABET[(rng.next_u32() & 31) as usize] as char);
+        }
+    }
+    code
+}
+
+/// What the server keeps of a referral code: SHA-256("northstar/v1/intake/referral" ‖
+/// the code upper-cased with spaces and dashes removed, and without its `REF` prefix).
+pub fn referral_hash(code: &str) -> [u8; 32] {
+    let normal: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect();
+    let normal = normal.strip_prefix("REF").unwrap_or(&normal);
+    labelled_hash(b"northstar/v1/intake/referral", &[normal.as_bytes()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,17 +697,22 @@ mod tests {
         let org = OrgId([1; 16]);
         let desk = CompartmentKey::generate(3, &mut rng);
         let keys = IntakeKeyPair::derive(&org, &desk);
-        let sealed = seal_request(&org, 3, &keys.public_key(), &[9; 16], b"help", &mut rng).unwrap();
+        let sealed =
+            seal_request(&org, 3, &keys.public_key(), &[9; 16], b"help", &mut rng).unwrap();
         let opened = open_sealed(&org, &[9; 16], &keys, &sealed, None).unwrap();
         assert_eq!(opened.plaintext.as_slice(), b"help");
         assert_eq!(opened.by, SealedBy::Requester);
         assert_eq!(
-            open_sealed(&org, &[8; 16], &keys, &sealed, None).unwrap_err().code(),
+            open_sealed(&org, &[8; 16], &keys, &sealed, None)
+                .unwrap_err()
+                .code(),
             "decrypt"
         );
         let other = IntakeKeyPair::derive(&org, &CompartmentKey::generate(4, &mut rng));
         assert_eq!(
-            open_sealed(&org, &[9; 16], &other, &sealed, None).unwrap_err().code(),
+            open_sealed(&org, &[9; 16], &other, &sealed, None)
+                .unwrap_err()
+                .code(),
             "unknown-generation"
         );
     }
@@ -653,20 +724,32 @@ mod tests {
         let keys = IntakeKeyPair::derive(&org, &CompartmentKey::generate(1, &mut rng));
         let author = MemberSecretKeys::generate(&mut rng);
         let stranger = MemberSecretKeys::generate(&mut rng);
-        let sealed =
-            seal_staff_note(&org, 1, &keys.public_key(), &[2; 16], b"ok", &author, &mut rng).unwrap();
+        let sealed = seal_staff_note(
+            &org,
+            1,
+            &keys.public_key(),
+            &[2; 16],
+            b"ok",
+            &author,
+            &mut rng,
+        )
+        .unwrap();
         let author_key = AuthorKey::new(author.public()).unwrap();
         let opened = open_sealed(&org, &[2; 16], &keys, &sealed, Some(&author_key)).unwrap();
         assert_eq!(opened.author, Some(author.key_id()));
         let stranger_key = AuthorKey::new(stranger.public()).unwrap();
         assert_eq!(
-            open_sealed(&org, &[2; 16], &keys, &sealed, Some(&stranger_key)).unwrap_err().code(),
+            open_sealed(&org, &[2; 16], &keys, &sealed, Some(&stranger_key))
+                .unwrap_err()
+                .code(),
             "unexpected-signer"
         );
         let mut flipped = sealed.clone();
         flipped[20] ^= 1;
         assert_eq!(
-            open_sealed(&org, &[2; 16], &keys, &flipped, Some(&author_key)).unwrap_err().code(),
+            open_sealed(&org, &[2; 16], &keys, &flipped, Some(&author_key))
+                .unwrap_err()
+                .code(),
             "signature"
         );
     }
@@ -681,8 +764,18 @@ mod tests {
         let again = Codename::parse(&typed).unwrap();
         assert_eq!(again.expose(), codename.expose());
         let keys = codename_keys(&codename, &org);
-        let reply = seal_reply(&org, &[4; 16], &keys.reply_public(), b"we read you", &mut rng).unwrap();
-        assert_eq!(keys.open_reply(&org, &[4; 16], &reply).unwrap().as_slice(), b"we read you");
+        let reply = seal_reply(
+            &org,
+            &[4; 16],
+            &keys.reply_public(),
+            b"we read you",
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(
+            keys.open_reply(&org, &[4; 16], &reply).unwrap().as_slice(),
+            b"we read you"
+        );
         assert!(keys.open_reply(&org, &[3; 16], &reply).is_err());
         let wrong = codename_keys(&Codename::generate(&mut rng), &org);
         assert!(wrong.open_reply(&org, &[4; 16], &reply).is_err());
@@ -698,15 +791,36 @@ mod tests {
         let challenge = pow_challenge(&key, 1000, &mut rng);
         let nonce = pow_solve(&challenge, 8);
         assert_eq!(pow_check(&key, &challenge, nonce, 8, 999), Ok(()));
-        assert_eq!(pow_check(&key, &challenge, nonce, 8, 1001), Err(PowError::Expired));
-        assert_eq!(pow_check(&[8; 32], &challenge, nonce, 8, 999), Err(PowError::Forged));
+        assert_eq!(
+            pow_check(&key, &challenge, nonce, 8, 1001),
+            Err(PowError::Expired)
+        );
+        assert_eq!(
+            pow_check(&[8; 32], &challenge, nonce, 8, 999),
+            Err(PowError::Forged)
+        );
         let harder = (0u64..)
             .find(|n| leading_zero_bits(&pow_hash(&challenge, *n)) < 8)
             .unwrap();
-        assert_eq!(pow_check(&key, &challenge, harder, 8, 999), Err(PowError::TooEasy));
+        assert_eq!(
+            pow_check(&key, &challenge, harder, 8, 999),
+            Err(PowError::TooEasy)
+        );
         let mut forged = challenge;
         forged[0] ^= 1;
-        assert_eq!(pow_check(&key, &forged, nonce, 8, 999), Err(PowError::Forged));
+        assert_eq!(
+            pow_check(&key, &forged, nonce, 8, 999),
+            Err(PowError::Forged)
+        );
+    }
+
+    #[test]
+    fn a_referral_code_hashes_the_same_however_it_is_typed() {
+        let code = new_referral_code(&mut rng());
+        assert_eq!(code.len(), 18);
+        let typed = code.to_lowercase().replace('-', " ");
+        assert_eq!(referral_hash(&typed), referral_hash(&code));
+        assert_ne!(referral_hash("REF-0000-0000-0000"), referral_hash(&code));
     }
 
     #[test]

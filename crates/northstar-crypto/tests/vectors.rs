@@ -775,9 +775,17 @@ fn gen_intake() -> Value {
     let codename = Codename::generate(&mut rng);
     let ck = codename_keys(&codename, &org);
     let author = TestMember::new(&mut rng);
-    let request = b"{\"what\":\"\xd0\x9f\xd0\xbe\xd0\xbc\xd0\xbe\xd0\xb3\xd0\xb8\xd1\x82\xd0\xb5\"}";
-    let sealed_request =
-        seal_request(&org, 2, &keys.public_key(), &conversation, request, &mut rng).unwrap();
+    let request =
+        b"{\"what\":\"\xd0\x9f\xd0\xbe\xd0\xbc\xd0\xbe\xd0\xb3\xd0\xb8\xd1\x82\xd0\xb5\"}";
+    let sealed_request = seal_request(
+        &org,
+        2,
+        &keys.public_key(),
+        &conversation,
+        request,
+        &mut rng,
+    )
+    .unwrap();
     let note = b"{\"reply\":\"we will call\"}";
     let sealed_note = seal_staff_note(
         &org,
@@ -790,7 +798,8 @@ fn gen_intake() -> Value {
     )
     .unwrap();
     let reply = "Мы вам ответим.".as_bytes();
-    let sealed_reply = seal_reply(&org, &conversation, &ck.reply_public(), reply, &mut rng).unwrap();
+    let sealed_reply =
+        seal_reply(&org, &conversation, &ck.reply_public(), reply, &mut rng).unwrap();
     let pow_key: [u8; 32] = bytes(&mut rng);
     let challenge = pow_challenge(&pow_key, 1_900_000_000, &mut rng);
     let nonce = pow_solve(&challenge, 12);
@@ -1291,19 +1300,44 @@ fn intake_vectors_derive_the_same_keys_and_open_or_are_refused_by_name() {
     let codename = Codename::parse(v["codename"].as_str().unwrap()).unwrap();
     let ck = codename_keys(&codename, &org);
     assert_eq!(h(ck.access()), v["access"].as_str().unwrap());
-    assert_eq!(h(access_hash(ck.access())), v["access_hash"].as_str().unwrap());
+    assert_eq!(
+        h(access_hash(ck.access())),
+        v["access_hash"].as_str().unwrap()
+    );
     assert_eq!(h(ck.reply_public()), v["reply_public"].as_str().unwrap());
     let conversation = hx16(&v["conversation"]);
-    let opened = open_sealed(&org, &conversation, &keys, &hx(&v["request"]["sealed"]), None).unwrap();
-    assert_eq!(opened.plaintext.as_slice(), hx(&v["request"]["plaintext"]).as_slice());
+    let opened = open_sealed(
+        &org,
+        &conversation,
+        &keys,
+        &hx(&v["request"]["sealed"]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        opened.plaintext.as_slice(),
+        hx(&v["request"]["plaintext"]).as_slice()
+    );
     let author = AuthorKey::new(MemberPublicKeys {
         signing: hx32(&v["staff_note"]["author"]["signing"]),
         agreement: hx32(&v["staff_note"]["author"]["agreement"]),
     })
     .unwrap();
-    let note = open_sealed(&org, &conversation, &keys, &hx(&v["staff_note"]["sealed"]), Some(&author)).unwrap();
-    assert_eq!(note.plaintext.as_slice(), hx(&v["staff_note"]["plaintext"]).as_slice());
-    let reply = ck.open_reply(&org, &conversation, &hx(&v["reply"]["sealed"])).unwrap();
+    let note = open_sealed(
+        &org,
+        &conversation,
+        &keys,
+        &hx(&v["staff_note"]["sealed"]),
+        Some(&author),
+    )
+    .unwrap();
+    assert_eq!(
+        note.plaintext.as_slice(),
+        hx(&v["staff_note"]["plaintext"]).as_slice()
+    );
+    let reply = ck
+        .open_reply(&org, &conversation, &hx(&v["reply"]["sealed"]))
+        .unwrap();
     assert_eq!(reply.as_slice(), hx(&v["reply"]["plaintext"]).as_slice());
     let pow = &v["pow"];
     let hash = pow_hash(&hx(&pow["challenge"]), pow["nonce"].as_u64().unwrap());
@@ -1313,8 +1347,12 @@ fn intake_vectors_derive_the_same_keys_and_open_or_are_refused_by_name() {
         let conv = hx16(&c["conversation"]);
         let sealed = hx(&c["sealed"]);
         let code = match c["what"].as_str().unwrap() {
-            "request" => open_sealed(&org, &conv, &keys, &sealed, None).unwrap_err().code(),
-            "staff_note" => open_sealed(&org, &conv, &keys, &sealed, Some(&author)).unwrap_err().code(),
+            "request" => open_sealed(&org, &conv, &keys, &sealed, None)
+                .unwrap_err()
+                .code(),
+            "staff_note" => open_sealed(&org, &conv, &keys, &sealed, Some(&author))
+                .unwrap_err()
+                .code(),
             _ => ck.open_reply(&org, &conv, &sealed).unwrap_err().code(),
         };
         assert_eq!(code, c["error"].as_str().unwrap(), "{}", c["name"]);

@@ -36,6 +36,31 @@ pub mod paths {
     /// and entries from where the caller has them.
     pub const CASES_SYNC: &str = "/api/cases/sync";
 
+    /// Public: the intake key and a fresh proof-of-work challenge.
+    pub const INTAKE_CONFIG: &str = "/api/intake/config";
+    /// Public: a new request, sealed in the browser.
+    pub const INTAKE_REQUESTS: &str = "/api/intake/requests";
+    /// Public: the replies of the conversation an access secret proves.
+    pub const INTAKE_CONVERSATION: &str = "/api/intake/conversation";
+    /// Public: one more message in that conversation.
+    pub const INTAKE_MESSAGES: &str = "/api/intake/messages";
+    /// Staff: `GET` the queue; `PUT` (admin) the intake desk and its public key.
+    pub const INTAKE_ITEMS: &str = "/api/intake/items";
+    pub const INTAKE_DESK: &str = "/api/intake/desk";
+    /// Staff: a note, and optionally a reply and a new status, on one conversation.
+    pub const INTAKE_ITEM_NOTES: &str = "/api/intake/items/{conversation_id}/notes";
+    /// Staff: register the hash of a referral code.
+    pub const INTAKE_REFERRALS: &str = "/api/intake/referrals";
+    /// A joiner: the intake keys their invitation carries, if any.
+    pub const INTAKE_INVITE_KEYS: &str = "/api/intake/invite-keys";
+    /// The public help page (HTML, works without JavaScript).
+    pub const HELP: &str = "/help";
+    pub const HELP_RETURN: &str = "/help/return";
+    pub const HELP_MESSAGE: &str = "/help/message";
+
+    pub fn intake_item_notes(conversation_id: &str) -> String {
+        INTAKE_ITEM_NOTES.replace("{conversation_id}", conversation_id)
+    }
     pub fn case_entries(case_id: &str) -> String {
         CASE_ENTRIES.replace("{case_id}", case_id)
     }
@@ -337,6 +362,10 @@ pub struct CreateInvite {
     pub valid_for_seconds: i64,
     /// The invite's secret half and role, sealed to the issuing admin (base64url).
     pub sealed_secret: String,
+    /// For an intake officer or an admin: the intake desk's keys sealed under the
+    /// invitation's secret, so the queue opens from the moment they join.
+    #[serde(default)]
+    pub sealed_intake_keys: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -495,4 +524,146 @@ mod tests {
         }
         assert_eq!(ErrorCode::PayloadTooLarge.http_status(), 413);
     }
+}
+
+// ---- Intake (docs/intake.md) ----
+
+/// What the public page needs to seal a request: the intake key and a challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeConfig {
+    pub org_id: String,
+    pub generation: u32,
+    /// The intake key (X25519, base64url).
+    pub public_key: String,
+    /// A proof-of-work challenge this server recognizes (base64url), valid ten minutes.
+    pub pow_challenge: String,
+    /// Leading zero bits SHA-256("northstar/v1/intake/pow" ‖ challenge ‖ nonce u64 BE) must have.
+    pub pow_bits: u8,
+    /// The largest sealed message accepted, in bytes.
+    pub max_sealed_bytes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProofOfWork {
+    pub challenge: String,
+    pub nonce: u64,
+}
+
+/// A request sealed in the browser. Either a proof of work or a referral code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSubmit {
+    /// 16 random bytes (hex) chosen by the page; the request is bound to it.
+    pub conversation_id: String,
+    /// The request sealed to the intake key (base64url, `NSIN`).
+    pub sealed: String,
+    /// SHA-256("northstar/v1/intake/access" ‖ access secret) (base64url).
+    pub access_hash: String,
+    /// The reply key the codename derives (X25519, base64url).
+    pub reply_public: String,
+    #[serde(default)]
+    pub pow: Option<ProofOfWork>,
+    #[serde(default)]
+    pub referral: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeAccepted {
+    pub conversation_id: String,
+    pub referred: bool,
+}
+
+/// The access secret a codename derives (base64url). Sent, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeAccess {
+    pub access: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeReply {
+    /// Sealed to the codename's reply key (base64url, `NSIR`).
+    pub sealed: String,
+    pub at: i64,
+}
+
+/// The requester's view: replies only; their own messages are sealed to the intake team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeConversation {
+    pub conversation_id: String,
+    pub org_id: String,
+    pub messages_sent: u32,
+    pub replies: Vec<IntakeReply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeFollowUp {
+    pub access: String,
+    pub sealed: String,
+    pub pow: ProofOfWork,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeEntry {
+    pub seq: u32,
+    /// Sealed to the intake key (`NSIN`): the requester's messages and staff notes.
+    pub sealed: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeItem {
+    pub conversation_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// `browser` (sealed in the page) or `server` (sealed by the server on receipt).
+    pub path: String,
+    pub referred: bool,
+    /// `open`, `dismissed` or `opened` (a case was opened from it).
+    pub status: String,
+    pub reply_public: String,
+    pub entries: Vec<IntakeEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeDesk {
+    /// The intake desk: a case of kind `intake-desk` whose `messages` keys derive the intake key.
+    pub desk_case_id: String,
+    pub generation: u32,
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeItems {
+    pub desk: Option<IntakeDesk>,
+    pub items: Vec<IntakeItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeStaffNote {
+    /// Sealed to the intake key and signed by the author (`NSIN`, kind 2).
+    pub note: String,
+    /// Sealed to the requester's reply key (`NSIR`), when the note is a reply.
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// `dismissed` or `opened`, when the note closes the conversation.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReferral {
+    /// SHA-256("northstar/v1/intake/referral" ‖ code) (base64url): the server never sees the code until it is used.
+    pub code_hash: String,
+    pub uses: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InviteIntakeKeys {
+    pub invite_id: String,
+    /// The desk keys sealed under the invitation's secret (crypto §23).
+    pub sealed: String,
 }

@@ -27,8 +27,9 @@
 
 use async_trait::async_trait;
 use northstar_store::{
-    AccountRow, AccountStatus, CaseBundle, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow,
-    MembershipEffect, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
+    AccountRow, AccountStatus, CaseBundle, CaseEntryRow, CaseRow, ConversationRow, GrantRow, Id,
+    IntakeBlobRow, IntakeDeskRow, IntakeThread, InviteRow, MAX_INTAKE_THREADS, MembershipEffect,
+    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 use sqlx::error::ErrorKind;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -359,6 +360,85 @@ async fn commit(tx: Transaction<'static, Postgres>, what: &str) -> Result<(), Fa
 
 // ---------------------------------------------------------------------------
 // Cases
+
+macro_rules! select_conversation {
+    () => {
+        "SELECT conversation_id, access_hash, reply_public, path, referred, status, created_at, \
+         updated_at FROM intake_conversations"
+    };
+}
+
+fn conversation_from(row: &PgRow) -> Result<ConversationRow, StoreError> {
+    Ok(ConversationRow {
+        conversation_id: id_from(get(row, "conversation_id")?, "conversation id")?,
+        access_hash: get::<Vec<u8>>(row, "access_hash")?
+            .try_into()
+            .map_err(|_| corrupt("access hash"))?,
+        reply_public: get(row, "reply_public")?,
+        path: get(row, "path")?,
+        referred: get::<bool>(row, "referred")?,
+        status: get(row, "status")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+/// Fill in the entries and replies of `conversations`, read with `filter`
+/// (bound to the single conversation's id, or to `limit`) in the same transaction.
+async fn intake_blobs_into(
+    tx: &mut Transaction<'static, Postgres>,
+    conversations: Vec<ConversationRow>,
+    filter: &str,
+    limit: Option<i64>,
+) -> Result<Vec<IntakeThread>, StoreError> {
+    const WHAT: &str = "reading intake messages";
+    let mut threads: Vec<IntakeThread> = conversations
+        .into_iter()
+        .map(|conversation| IntakeThread {
+            conversation,
+            entries: vec![],
+            replies: vec![],
+        })
+        .collect();
+    let index: std::collections::HashMap<Id, usize> = threads
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.conversation.conversation_id, i))
+        .collect();
+    for table in ["intake_entries", "intake_replies"] {
+        let statement = format!(
+            "SELECT conversation_id, seq, sealed, created_at FROM {table} {filter} \
+             ORDER BY conversation_id, seq"
+        );
+        // `table` and `filter` are constants of this file, never input.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+        query = match (limit, threads.first()) {
+            (Some(limit), _) => query.bind(limit),
+            (None, Some(only)) => query.bind(only.conversation.conversation_id.to_vec()),
+            (None, None) => return Ok(threads),
+        };
+        for row in query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?
+        {
+            let id = id_from(get(&row, "conversation_id")?, "conversation id")?;
+            // A conversation that moved into the window since the first read is not listed.
+            let Some(&i) = index.get(&id) else { continue };
+            let blob = IntakeBlobRow {
+                seq: u32::try_from(get::<i64>(&row, "seq")?).map_err(|_| corrupt("intake seq"))?,
+                sealed: get(&row, "sealed")?,
+                created_at: get(&row, "created_at")?,
+            };
+            if table == "intake_entries" {
+                threads[i].entries.push(blob);
+            } else {
+                threads[i].replies.push(blob);
+            }
+        }
+    }
+    Ok(threads)
+}
 
 macro_rules! select_case {
     ($tail:literal) => {
@@ -1242,5 +1322,307 @@ impl Store for PostgresStore {
         Ok(northstar_store::assemble_bundles(
             cases, grants, rotations, entries,
         ))
+    }
+
+    // ---- Intake ----
+
+    async fn put_intake_desk(&self, desk: &IntakeDeskRow) -> Result<(), StoreError> {
+        const WHAT: &str = "setting the intake desk";
+        // One statement: racing admins cannot move the generation back.
+        let changed = sqlx::query(
+            "INSERT INTO intake_desk (singleton, desk_case_id, generation, public_key, updated_at) \
+             VALUES (1, $1, $2, $3, $4) ON CONFLICT (singleton) DO UPDATE SET \
+             desk_case_id = excluded.desk_case_id, generation = excluded.generation, \
+             public_key = excluded.public_key, updated_at = excluded.updated_at \
+             WHERE intake_desk.generation <= excluded.generation",
+        )
+        .bind(&desk.desk_case_id[..])
+        .bind(i64::from(desk.generation))
+        .bind(&desk.public_key)
+        .bind(desk.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::Invalid("the intake key's generation went back"));
+        }
+        Ok(())
+    }
+
+    async fn intake_desk(&self) -> Result<Option<IntakeDeskRow>, StoreError> {
+        const WHAT: &str = "reading the intake desk";
+        let Some(row) =
+            sqlx::query("SELECT desk_case_id, generation, public_key, updated_at FROM intake_desk")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| sql(WHAT, &e).into_store())?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(IntakeDeskRow {
+            desk_case_id: id_from(get(&row, "desk_case_id")?, "desk case id")?,
+            generation: u32::try_from(get::<i64>(&row, "generation")?)
+                .map_err(|_| corrupt("generation"))?,
+            public_key: get(&row, "public_key")?,
+            updated_at: get(&row, "updated_at")?,
+        }))
+    }
+
+    async fn create_conversation(
+        &self,
+        c: &ConversationRow,
+        first: &[u8],
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "starting an intake conversation";
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        sqlx::query(
+            "INSERT INTO intake_conversations (conversation_id, access_hash, reply_public, path, \
+             referred, status, created_at, updated_at, entry_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+        )
+        .bind(&c.conversation_id[..])
+        .bind(&c.access_hash[..])
+        .bind(&c.reply_public)
+        .bind(&c.path)
+        .bind(c.referred)
+        .bind(&c.status)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_failed(WHAT, &e, StoreError::Duplicate).into_store())?;
+        sqlx::query(
+            "INSERT INTO intake_entries (conversation_id, seq, sealed, created_at) VALUES ($1, 1, $2, $3)",
+        )
+        .bind(&c.conversation_id[..])
+        .bind(first)
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?;
+        commit(tx, WHAT).await.map_err(Failed::into_store)
+    }
+
+    async fn intake_thread_by_access(
+        &self,
+        access_hash: &[u8; 32],
+    ) -> Result<Option<IntakeThread>, StoreError> {
+        const WHAT: &str = "reading an intake conversation";
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        let Some(row) = sqlx::query(concat!(select_conversation!(), " WHERE access_hash = $1"))
+            .bind(&access_hash[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?
+        else {
+            return Ok(None);
+        };
+        let conversation = conversation_from(&row)?;
+        let mut threads = intake_blobs_into(
+            &mut tx,
+            vec![conversation],
+            "WHERE conversation_id = $1",
+            None,
+        )
+        .await?;
+        Ok(threads.pop())
+    }
+
+    async fn append_intake_entry(
+        &self,
+        conversation_id: &Id,
+        sealed: &[u8],
+        now: Time,
+    ) -> Result<u32, StoreError> {
+        const WHAT: &str = "adding an intake message";
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE intake_conversations SET entry_count = entry_count + 1, updated_at = $1 \
+             WHERE conversation_id = $2 RETURNING entry_count",
+        )
+        .bind(now)
+        .bind(&conversation_id[..])
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?
+        .ok_or(StoreError::NotFound)?;
+        sqlx::query(
+            "INSERT INTO intake_entries (conversation_id, seq, sealed, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&conversation_id[..])
+        .bind(seq)
+        .bind(sealed)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?;
+        commit(tx, WHAT).await.map_err(Failed::into_store)?;
+        u32::try_from(seq).map_err(|_| corrupt("intake seq"))
+    }
+
+    async fn add_intake_note(
+        &self,
+        conversation_id: &Id,
+        note: &[u8],
+        reply: Option<&[u8]>,
+        status: Option<&str>,
+        now: Time,
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "adding an intake note";
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        let row = sqlx::query(
+            "UPDATE intake_conversations SET entry_count = entry_count + 1, \
+             reply_count = reply_count + $1, status = coalesce($2::text, status), updated_at = $3 \
+             WHERE conversation_id = $4 RETURNING entry_count, reply_count",
+        )
+        .bind(i64::from(reply.is_some()))
+        .bind(status)
+        .bind(now)
+        .bind(&conversation_id[..])
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| {
+            if e.as_database_error().map(|d| d.kind()) == Some(ErrorKind::CheckViolation) {
+                StoreError::Invalid("unknown intake status")
+            } else {
+                sql(WHAT, &e).into_store()
+            }
+        })?
+        .ok_or(StoreError::NotFound)?;
+        let seq: i64 = get(&row, "entry_count")?;
+        sqlx::query(
+            "INSERT INTO intake_entries (conversation_id, seq, sealed, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&conversation_id[..])
+        .bind(seq)
+        .bind(note)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?;
+        if let Some(reply) = reply {
+            let reply_seq: i64 = get(&row, "reply_count")?;
+            sqlx::query(
+                "INSERT INTO intake_replies (conversation_id, seq, sealed, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&conversation_id[..])
+            .bind(reply_seq)
+            .bind(reply)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        }
+        commit(tx, WHAT).await.map_err(Failed::into_store)
+    }
+
+    async fn intake_threads(&self, limit: u32) -> Result<Vec<IntakeThread>, StoreError> {
+        const WHAT: &str = "listing intake conversations";
+        let limit = i64::from(limit.min(MAX_INTAKE_THREADS));
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| sql(WHAT, &e).into_store())?;
+        let conversations = sqlx::query(concat!(
+            select_conversation!(),
+            " ORDER BY updated_at DESC, conversation_id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| sql(WHAT, &e).into_store())?
+        .iter()
+        .map(conversation_from)
+        .collect::<Result<Vec<_>, _>>()?;
+        intake_blobs_into(
+            &mut tx,
+            conversations,
+            "WHERE conversation_id IN (SELECT conversation_id FROM intake_conversations \
+             ORDER BY updated_at DESC, conversation_id LIMIT $1)",
+            Some(limit),
+        )
+        .await
+    }
+
+    async fn put_referral(
+        &self,
+        code_hash: &[u8; 32],
+        uses: u32,
+        now: Time,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO intake_referrals (code_hash, uses_left, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&code_hash[..])
+        .bind(i64::from(uses))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            insert_failed("registering a referral code", &e, StoreError::Duplicate).into_store()
+        })?;
+        Ok(())
+    }
+
+    async fn use_referral(&self, code_hash: &[u8; 32]) -> Result<bool, StoreError> {
+        let spent = sqlx::query(
+            "UPDATE intake_referrals SET uses_left = uses_left - 1 WHERE code_hash = $1 AND uses_left > 0",
+        )
+        .bind(&code_hash[..])
+        .execute(&self.pool)
+        .await
+        .map_err(|e| sql("spending a referral code", &e).into_store())?
+        .rows_affected();
+        Ok(spent == 1)
+    }
+
+    async fn put_invite_intake_keys(
+        &self,
+        invite_id: &Id,
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO invite_intake_keys (invite_id, sealed) VALUES ($1, $2)")
+            .bind(&invite_id[..])
+            .bind(sealed)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                match insert_failed(
+                    "attaching intake keys to an invitation",
+                    &e,
+                    StoreError::Duplicate,
+                )
+                .into_store()
+                {
+                    StoreError::NotFound => StoreError::InviteNotFound,
+                    other => other,
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn invite_intake_keys(&self, invite_id: &Id) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar("SELECT sealed FROM invite_intake_keys WHERE invite_id = $1")
+            .bind(&invite_id[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sql("reading an invitation's intake keys", &e).into_store())
     }
 }

@@ -28,8 +28,8 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::{
-    AccountRow, AccountStatus, CaseEntryRow, CaseRow, GrantRow, Id, InviteRow, MembershipEffect,
-    OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
+    AccountRow, AccountStatus, CaseEntryRow, CaseRow, ConversationRow, GrantRow, Id, IntakeDeskRow,
+    InviteRow, MembershipEffect, OrgRow, RotationRow, SessionRow, Store, StoreError, Time,
 };
 
 /// One behaviour of the suite, boxed so a list of them can be kept.
@@ -86,6 +86,12 @@ behaviours!(
     case_grants_and_rotations_are_listed_oldest_first,
     case_blobs_round_trip_byte_exact,
     case_bundles_hold_the_callers_grants_and_entries_from_where_asked,
+    intake_desk_is_set_and_never_goes_back,
+    intake_conversations_keep_every_message_in_order,
+    intake_threads_list_the_most_recently_active_first,
+    racing_intake_messages_all_land_with_distinct_numbers,
+    referral_codes_are_spent_once_per_use,
+    invitations_carry_intake_keys,
 );
 
 /// Run every behaviour, each against its own fresh store from `fresh`.
@@ -149,6 +155,12 @@ macro_rules! conformance_tests {
             case_grants_and_rotations_are_listed_oldest_first,
             case_blobs_round_trip_byte_exact,
             case_bundles_hold_the_callers_grants_and_entries_from_where_asked,
+            intake_desk_is_set_and_never_goes_back,
+            intake_conversations_keep_every_message_in_order,
+            intake_threads_list_the_most_recently_active_first,
+            racing_intake_messages_all_land_with_distinct_numbers,
+            referral_codes_are_spent_once_per_use,
+            invitations_carry_intake_keys,
         );
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
@@ -2567,5 +2579,221 @@ pub async fn case_bundles_hold_the_callers_grants_and_entries_from_where_asked(
             .case_bundles(&f, &[(shared, 0), (shared, 1)], 10)
             .await,
         Err(StoreError::Invalid(_))
+    ));
+}
+
+// ---- Intake ----
+
+fn conversation(n: u8, at: Time) -> ConversationRow {
+    ConversationRow {
+        conversation_id: id(0x71, n),
+        access_hash: [n; 32],
+        reply_public: noise(32, u64::from(n)),
+        path: if n % 2 == 0 { "browser" } else { "server" }.to_owned(),
+        referred: n % 3 == 0,
+        status: "open".to_owned(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub async fn intake_desk_is_set_and_never_goes_back(store: Arc<dyn Store>) {
+    assert_eq!(store.intake_desk().await.unwrap(), None);
+    let desk = IntakeDeskRow {
+        desk_case_id: id(0x70, 1),
+        generation: 2,
+        public_key: noise(32, 9),
+        updated_at: 100,
+    };
+    store.put_intake_desk(&desk).await.unwrap();
+    assert_eq!(store.intake_desk().await.unwrap(), Some(desk.clone()));
+    let older = IntakeDeskRow {
+        generation: 1,
+        public_key: noise(32, 10),
+        ..desk.clone()
+    };
+    assert!(matches!(
+        store.put_intake_desk(&older).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.intake_desk().await.unwrap(), Some(desk.clone()));
+    let newer = IntakeDeskRow {
+        generation: 3,
+        updated_at: 200,
+        ..desk
+    };
+    store.put_intake_desk(&newer).await.unwrap();
+    assert_eq!(store.intake_desk().await.unwrap(), Some(newer));
+}
+
+pub async fn intake_conversations_keep_every_message_in_order(store: Arc<dyn Store>) {
+    let first = noise(300, 1);
+    store
+        .create_conversation(&conversation(1, 10), &first)
+        .await
+        .unwrap();
+    // Neither the id nor the access hash can be taken twice; nothing changes.
+    let mut same_id = conversation(2, 11);
+    same_id.conversation_id = id(0x71, 1);
+    assert!(matches!(
+        store.create_conversation(&same_id, b"x").await,
+        Err(StoreError::Duplicate)
+    ));
+    let mut same_access = conversation(2, 11);
+    same_access.access_hash = [1; 32];
+    assert!(matches!(
+        store.create_conversation(&same_access, b"x").await,
+        Err(StoreError::Duplicate)
+    ));
+    assert_eq!(store.intake_threads(100).await.unwrap().len(), 1);
+
+    assert_eq!(
+        store
+            .append_intake_entry(&id(0x71, 1), b"second", 20)
+            .await
+            .unwrap(),
+        2
+    );
+    store
+        .add_intake_note(&id(0x71, 1), b"note", Some(b"reply"), None, 30)
+        .await
+        .unwrap();
+    store
+        .add_intake_note(&id(0x71, 1), b"dismissal", None, Some("dismissed"), 40)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_intake_note(&id(0x71, 1), b"n", None, Some("lost"), 50)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.append_intake_entry(&id(0x71, 9), b"x", 20).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .add_intake_note(&id(0x71, 9), b"x", None, None, 20)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let thread = store
+        .intake_thread_by_access(&[1; 32])
+        .await
+        .unwrap()
+        .expect("found by its access hash");
+    assert_eq!(thread.conversation.status, "dismissed");
+    assert_eq!(thread.conversation.updated_at, 40);
+    assert_eq!(
+        thread.conversation.reply_public,
+        conversation(1, 10).reply_public
+    );
+    let entries: Vec<(u32, Vec<u8>)> = thread
+        .entries
+        .iter()
+        .map(|e| (e.seq, e.sealed.clone()))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (1, first),
+            (2, b"second".to_vec()),
+            (3, b"note".to_vec()),
+            (4, b"dismissal".to_vec())
+        ]
+    );
+    assert_eq!(thread.replies.len(), 1);
+    assert_eq!(
+        (thread.replies[0].seq, thread.replies[0].sealed.as_slice()),
+        (1, &b"reply"[..])
+    );
+    assert_eq!(store.intake_thread_by_access(&[2; 32]).await.unwrap(), None);
+}
+
+pub async fn intake_threads_list_the_most_recently_active_first(store: Arc<dyn Store>) {
+    for n in 1..=5u8 {
+        store
+            .create_conversation(&conversation(n, Time::from(n)), &[n])
+            .await
+            .unwrap();
+    }
+    store
+        .append_intake_entry(&id(0x71, 2), b"later", 100)
+        .await
+        .unwrap();
+    let threads = store.intake_threads(3).await.unwrap();
+    let order: Vec<Id> = threads
+        .iter()
+        .map(|t| t.conversation.conversation_id)
+        .collect();
+    assert_eq!(order, vec![id(0x71, 2), id(0x71, 5), id(0x71, 4)]);
+    assert_eq!(threads[0].entries.len(), 2);
+    assert_eq!(threads[1].entries[0].sealed, vec![5]);
+    assert!(threads[2].conversation.referred == (4 % 3 == 0));
+    assert_eq!(threads[1].conversation.path, "server");
+}
+
+pub async fn racing_intake_messages_all_land_with_distinct_numbers(store: Arc<dyn Store>) {
+    store
+        .create_conversation(&conversation(1, 1), b"first")
+        .await
+        .unwrap();
+    let seqs = race(&store, |store, i| async move {
+        store
+            .append_intake_entry(&id(0x71, 1), &[racer(i)], 10)
+            .await
+            .expect("append under contention")
+    })
+    .await;
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        RACERS,
+        "every racing message got its own number"
+    );
+    let thread = store
+        .intake_thread_by_access(&[1; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(thread.entries.len(), RACERS + 1);
+}
+
+pub async fn referral_codes_are_spent_once_per_use(store: Arc<dyn Store>) {
+    store.put_referral(&[7; 32], 2, 1).await.unwrap();
+    assert!(matches!(
+        store.put_referral(&[7; 32], 5, 1).await,
+        Err(StoreError::Duplicate)
+    ));
+    assert!(store.use_referral(&[7; 32]).await.unwrap());
+    assert!(store.use_referral(&[7; 32]).await.unwrap());
+    assert!(!store.use_referral(&[7; 32]).await.unwrap());
+    assert!(!store.use_referral(&[8; 32]).await.unwrap());
+}
+
+pub async fn invitations_carry_intake_keys(store: Arc<dyn Store>) {
+    found(store.as_ref()).await;
+    let invite = invite_row(1, founder_row(0).account_id, 10, 1000);
+    store.create_invite(&invite).await.unwrap();
+    assert_eq!(
+        store.invite_intake_keys(&invite.invite_id).await.unwrap(),
+        None
+    );
+    let sealed = noise(200, 3);
+    store
+        .put_invite_intake_keys(&invite.invite_id, &sealed)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.invite_intake_keys(&invite.invite_id).await.unwrap(),
+        Some(sealed)
+    );
+    assert!(matches!(
+        store.put_invite_intake_keys(&id(0x33, 9), b"x").await,
+        Err(StoreError::InviteNotFound)
     ));
 }

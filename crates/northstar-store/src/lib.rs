@@ -280,6 +280,52 @@ pub enum MembershipEffect {
     },
 }
 
+/// The intake desk: the case whose `messages` keys derive the intake key, and
+/// that key's public half for the newest generation (what the public page seals to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeDeskRow {
+    pub desk_case_id: Id,
+    pub generation: u32,
+    pub public_key: Vec<u8>,
+    pub updated_at: Time,
+}
+
+/// One requester's conversation. Everything in it is sealed; in the clear are
+/// only the hash of the codename's access secret, the reply key, how it came
+/// in (`browser` or `server`), whether a referral code came with it, its
+/// status (`open`, `dismissed`, `opened`) and times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRow {
+    pub conversation_id: Id,
+    pub access_hash: [u8; 32],
+    pub reply_public: Vec<u8>,
+    pub path: String,
+    pub referred: bool,
+    pub status: String,
+    pub created_at: Time,
+    pub updated_at: Time,
+}
+
+/// A sealed message in a conversation, numbered from 1 in the order received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeBlobRow {
+    pub seq: u32,
+    pub sealed: Vec<u8>,
+    pub created_at: Time,
+}
+
+/// A conversation with what was sealed to the intake team (`entries`) and the
+/// replies sealed to the requester.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeThread {
+    pub conversation: ConversationRow,
+    pub entries: Vec<IntakeBlobRow>,
+    pub replies: Vec<IntakeBlobRow>,
+}
+
+/// The most conversations [`Store::intake_threads`] returns in one call.
+pub const MAX_INTAKE_THREADS: u32 = 500;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Store `value` under `name` unless a value is there already; return the
@@ -430,4 +476,53 @@ pub trait Store: Send + Sync + 'static {
         wanted: &[(Id, u64)],
         entry_limit: u32,
     ) -> Result<Vec<CaseBundle>, StoreError>;
+
+    // ---- Intake ----
+
+    /// Set the intake desk. `Invalid` if `generation` is lower than the one stored.
+    async fn put_intake_desk(&self, desk: &IntakeDeskRow) -> Result<(), StoreError>;
+    async fn intake_desk(&self) -> Result<Option<IntakeDeskRow>, StoreError>;
+    /// Start a conversation with its first sealed message (seq 1), all or
+    /// nothing. `Duplicate` if the id or the access hash is taken.
+    async fn create_conversation(
+        &self,
+        conversation: &ConversationRow,
+        first: &[u8],
+    ) -> Result<(), StoreError>;
+    async fn intake_thread_by_access(
+        &self,
+        access_hash: &[u8; 32],
+    ) -> Result<Option<IntakeThread>, StoreError>;
+    /// Add a sealed message from the requester; returns its seq. `NotFound`.
+    async fn append_intake_entry(
+        &self,
+        conversation_id: &Id,
+        sealed: &[u8],
+        now: Time,
+    ) -> Result<u32, StoreError>;
+    /// A staff note, with an optional reply to the requester and an optional
+    /// new status, all or nothing. `NotFound`.
+    async fn add_intake_note(
+        &self,
+        conversation_id: &Id,
+        note: &[u8],
+        reply: Option<&[u8]>,
+        status: Option<&str>,
+        now: Time,
+    ) -> Result<(), StoreError>;
+    /// Conversations, most recently active first, at most `limit` (≤ [`MAX_INTAKE_THREADS`]).
+    async fn intake_threads(&self, limit: u32) -> Result<Vec<IntakeThread>, StoreError>;
+    /// Register a referral code's hash for `uses` requests. `Duplicate` if known.
+    async fn put_referral(
+        &self,
+        code_hash: &[u8; 32],
+        uses: u32,
+        now: Time,
+    ) -> Result<(), StoreError>;
+    /// Spend one use of a referral code: false if unknown or used up.
+    async fn use_referral(&self, code_hash: &[u8; 32]) -> Result<bool, StoreError>;
+    /// Attach the intake keys sealed under an invitation's secret. `InviteNotFound`.
+    async fn put_invite_intake_keys(&self, invite_id: &Id, sealed: &[u8])
+    -> Result<(), StoreError>;
+    async fn invite_intake_keys(&self, invite_id: &Id) -> Result<Option<Vec<u8>>, StoreError>;
 }

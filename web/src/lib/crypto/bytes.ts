@@ -190,3 +190,25 @@ export class Reader {
     if (this.pos !== this.buf.length) throw malformed(this.format, 'trailing bytes');
   }
 }
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Base64url without padding (RFC 4648 §5), the form of bytes in the HTTP API.
+ * Built on the platform's `btoa`, present in browsers and in Node.
+ */
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Parse base64url without padding. Throws a TypeError on padding, a character
+ * outside the alphabet or an impossible length: an input error, not a format error.
+ */
+export function fromBase64Url(text: string): Uint8Array {
+  if (!BASE64URL.test(text) || text.length % 4 === 1) throw new TypeError('not base64url without padding');
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}

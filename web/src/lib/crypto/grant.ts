@@ -16,13 +16,11 @@
  * the old key sealed with XChaCha20-Poly1305 under HKDF(new key,
  * "northstar/v1/rotation"), bytes 0..46 as associated data.
  */
-import { CipherSuite, HkdfSha256 } from '@hpke/core';
-import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
-import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { ascii, bytesEqual, concat, Reader, Writer } from './bytes.js';
 import { contextMismatch, decryptFailed, malformed, NorthstarCryptoError, signatureRefused, unknownGeneration, unsupported } from './errors.js';
 import { isCompartment, type Compartment } from './codes.js';
 import { AuthorKey, keyId, publicKeysOf, type MemberPublicKeys, type ReceivingKeys, type SigningKeys } from './identity.js';
+import { hpkeSuite } from './hpke.js';
 import { deriveKey, injectedOrRandom, randomBytes, xchachaOpen, xchachaSeal } from './kdf.js';
 import * as sig from './sig.js';
 
@@ -65,15 +63,6 @@ export interface GrantHeader {
   generation: number;
   recipient: Uint8Array;
   granter: Uint8Array;
-}
-
-/** The suite is built per call: it holds no secrets and is cheap to make. */
-function hpkeSuite(): CipherSuite {
-  return new CipherSuite({
-    kem: new DhkemX25519HkdfSha256(),
-    kdf: new HkdfSha256(),
-    aead: new Chacha20Poly1305(),
-  });
 }
 
 function grantHeaderBytes(h: GrantHeader): Uint8Array {
