@@ -89,6 +89,7 @@ pub async fn create_invite(
             role: role.name().to_owned(),
             valid_for_seconds,
             sealed_secret: b64(&sealed),
+            sealed_intake_keys: None,
         })
         .await?;
     Ok(format_code(&id, &secret))

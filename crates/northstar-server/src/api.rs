@@ -74,6 +74,20 @@ pub fn router(state: AppState) -> Router {
             paths::CASE_GRANTS,
             post(crate::cases::change_grants).get(crate::cases::grants),
         )
+        .route(paths::INTAKE_CONFIG, get(crate::intake::config))
+        .route(paths::INTAKE_REQUESTS, post(crate::intake::submit))
+        .route(paths::INTAKE_CONVERSATION, post(crate::intake::conversation))
+        .route(paths::INTAKE_MESSAGES, post(crate::intake::follow_up))
+        .route(paths::INTAKE_ITEMS, get(crate::intake::items))
+        .route(paths::INTAKE_DESK, axum::routing::put(crate::intake::put_desk))
+        .route(paths::INTAKE_ITEM_NOTES, post(crate::intake::add_note))
+        .route(paths::INTAKE_REFERRALS, post(crate::intake::create_referral))
+        .route(paths::INTAKE_INVITE_KEYS, get(crate::intake::invite_keys))
+        .route(paths::HELP, get(crate::help::show_form).post(crate::help::submit_form))
+        .route(paths::HELP_RETURN, get(crate::help::show_return).post(crate::help::submit_return))
+        .route(paths::HELP_MESSAGE, post(crate::help::submit_message))
+        .route("/help/assets/help.js", get(crate::help::script))
+        .route("/help/assets/help.css", get(crate::help::stylesheet))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversized))
@@ -772,7 +786,21 @@ pub async fn create_invite(
         used_at: None,
         sealed_secret,
     };
+    let sealed_intake_keys = req
+        .sealed_intake_keys
+        .as_deref()
+        .map(|k| unb64("sealed_intake_keys", k))
+        .transpose()?;
+    if sealed_intake_keys.as_ref().is_some_and(|k| k.len() > 16 * 1024) {
+        return Err(ApiError::bad_request("sealed_intake_keys is at most 16 KiB"));
+    }
     state.store.create_invite(&invite).await?;
+    if let Some(keys) = sealed_intake_keys {
+        state
+            .store
+            .put_invite_intake_keys(&invite.invite_id, &keys)
+            .await?;
+    }
     Ok(axum::Json(invite_body(invite)))
 }
 

@@ -13,6 +13,8 @@ mod api;
 mod cases;
 mod error;
 mod extract;
+mod help;
+mod intake;
 mod limits;
 mod openapi;
 mod secrets;
@@ -25,6 +27,8 @@ use std::sync::Arc;
 
 use northstar_store::Store;
 
+pub use help::CONTENT_SECURITY_POLICY;
+pub use intake::IntakeSettings;
 pub use openapi::openapi_json;
 pub use state::AppState;
 
@@ -38,6 +42,8 @@ pub struct Config {
     /// The key that seals the server's own secrets (its OPAQUE setup). Every
     /// server on one PostgreSQL must use the same one. Default: `<data dir>/server-seal.key`.
     pub seal_key_file: Option<PathBuf>,
+    /// The public intake's proof-of-work difficulty and request rate.
+    pub intake: IntakeSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +97,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, ServerError> {
         .clone()
         .unwrap_or_else(|| config.data_dir.join("server-seal.key"));
     let seal_key = secrets::load_or_create_seal_key(&seal_key_path)?;
-    AppState::new(store, seal_key, seal_key_path).await
+    AppState::new(store, seal_key, seal_key_path, config.intake).await
 }
 
 /// Serve until `shutdown` completes, then finish the requests in flight.

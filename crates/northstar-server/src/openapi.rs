@@ -32,6 +32,15 @@ use northstar_protocol as p;
         crate::cases::grants,
         crate::cases::change_grants,
         crate::cases::sync,
+        crate::intake::config,
+        crate::intake::submit,
+        crate::intake::conversation,
+        crate::intake::follow_up,
+        crate::intake::items,
+        crate::intake::put_desk,
+        crate::intake::add_note,
+        crate::intake::create_referral,
+        crate::intake::invite_keys,
     ),
     components(schemas(p::ErrorBody, p::ErrorCode))
 )]

@@ -7,6 +7,7 @@ use northstar_store::Store;
 use zeroize::Zeroizing;
 
 use crate::ServerError;
+use crate::intake::{IntakeGuard, IntakeSettings};
 use crate::limits::RateLimits;
 
 /// What every handler shares.
@@ -16,6 +17,7 @@ pub struct AppState {
     pub(crate) opaque: Arc<ServerSetup<Suite>>,
     pub(crate) seal_key: Arc<Zeroizing<[u8; 32]>>,
     pub(crate) limits: Arc<RateLimits>,
+    pub(crate) intake: Arc<IntakeGuard>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -29,6 +31,7 @@ impl AppState {
         store: Arc<dyn Store>,
         seal_key: Zeroizing<[u8; 32]>,
         seal_key_path: PathBuf,
+        intake: IntakeSettings,
     ) -> Result<Self, ServerError> {
         let opaque =
             crate::secrets::opaque_setup(store.as_ref(), &seal_key, &seal_key_path).await?;
@@ -37,6 +40,7 @@ impl AppState {
             opaque: Arc::new(opaque),
             seal_key: Arc::new(seal_key),
             limits: Arc::new(RateLimits::default()),
+            intake: Arc::new(IntakeGuard::new(intake)),
         })
     }
 

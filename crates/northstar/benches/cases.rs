@@ -120,6 +120,7 @@ async fn run(count: usize, full: bool) {
         data_dir: data_dir.clone(),
         database_url: None,
         seal_key_file: None,
+        intake: Default::default(),
     })
     .await
     .unwrap();

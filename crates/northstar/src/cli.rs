@@ -360,6 +360,12 @@ pub struct ServeArgs {
     /// The key sealing the server's own secrets; every server on one database needs the same.
     #[arg(long, env = "NORTHSTAR_SEAL_KEY_FILE")]
     pub seal_key_file: Option<PathBuf>,
+    /// Leading zero bits of the help page's proof of work (17 ≈ a second on a phone).
+    #[arg(long, default_value_t = 17, value_parser = clap::value_parser!(u8).range(0..=28), env = "NORTHSTAR_INTAKE_POW_BITS")]
+    pub intake_pow_bits: u8,
+    /// New help requests accepted per second overall, after a burst of ten times as many.
+    #[arg(long, default_value_t = 20.0, env = "NORTHSTAR_INTAKE_RATE")]
+    pub intake_rate: f64,
 }
 
 #[derive(Debug, Subcommand)]

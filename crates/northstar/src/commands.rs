@@ -1904,6 +1904,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
         seal_key_file: args.seal_key_file.clone(),
+        intake: northstar_server::IntakeSettings {
+            pow_bits: args.intake_pow_bits,
+            requests_per_second: args.intake_rate,
+        },
     };
     let state = northstar_server::prepare(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -33,6 +33,7 @@ async fn every_acknowledged_write_survives_a_sigkill() {
                     role: "caseworker".into(),
                     valid_for_seconds: 3600,
                     sealed_secret: "AAAA".into(),
+                    sealed_intake_keys: None,
                 };
                 match api.create_invite(&body).await {
                     Ok(_) => acknowledged.lock().unwrap().push(invite_id),

@@ -8,7 +8,9 @@ export {
   ascii,
   bytesEqual,
   concat,
+  fromBase64Url,
   fromHex,
+  toBase64Url,
   toHex,
   u16be,
   u32be,
@@ -27,3 +29,4 @@ export * from './membership.js';
 export * from './grant.js';
 export * from './envelope.js';
 export * from './chain.js';
+export * from './intake.js';

@@ -16,6 +16,21 @@ import { checkServedHead, verifyChain } from './chain.js';
 import { deviceUnlockSecret, openSlot, sealSlot, type SlotKind } from './slot.js';
 import * as sig from './sig.js';
 import { fingerprint } from './words.js';
+import {
+  accessHash,
+  codenameKeys,
+  codenameSalt,
+  deriveIntakeKeyPair,
+  leadingZeroBits,
+  openSealed,
+  parseCodename,
+  parseSealedHeader,
+  powHash,
+  powSolve,
+  staffNoteAuthor,
+  type CodenameKeys,
+  type IntakeKeyPair,
+} from './intake.js';
 import { EFF_LARGE_WORDLIST } from './wordlist.js';
 import { codeOf, codeOfAsync, readVectors } from './testing.js';
 
@@ -484,4 +499,107 @@ describe('ed25519-policy.json', () => {
       expect(sig.verifyCode(h(t.key), utf8.encode(t.msg), h(t.sig)) ?? null, t.name).toBe(t.error);
     }
   });
+});
+
+describe('intake.json', () => {
+  interface Sealed {
+    plaintext: string;
+    sealed: string;
+  }
+  interface Invalid {
+    name: string;
+    what: 'request' | 'staff_note' | 'reply';
+    conversation: string;
+    sealed: string;
+    error: string;
+  }
+  interface IntakeVectors {
+    org: string;
+    desk_key: { generation: number; key: string };
+    intake_public: string;
+    conversation: string;
+    codename: string;
+    codename_salt: string;
+    access: string;
+    access_hash: string;
+    reply_public: string;
+    request: Sealed;
+    staff_note: Sealed & { author: { signing: string; agreement: string } };
+    reply: Sealed;
+    pow: { challenge: string; bits: number; nonce: number; hash: string };
+    invalid: Invalid[];
+  }
+  const v = readVectors<IntakeVectors>('intake.json');
+  const org = h(v.org);
+  const conversation = h(v.conversation);
+  const author = { signing: h(v.staff_note.author.signing), agreement: h(v.staff_note.author.agreement) };
+
+  // Both derivations are shared by the cases below; Argon2id (19 MiB) runs once.
+  let intakeKeys: Promise<IntakeKeyPair> | undefined;
+  const intake = () => (intakeKeys ??= deriveIntakeKeyPair(org, { generation: v.desk_key.generation, key: h(v.desk_key.key) }));
+  let replyKeys: Promise<CodenameKeys> | undefined;
+  const codename = () => (replyKeys ??= codenameKeys(parseCodename(v.codename), org));
+
+  it('derives the intake key from the desk key', async () => {
+    const keys = await intake();
+    expect(toHex(keys.publicKey)).toBe(v.intake_public);
+    expect(keys.generation).toBe(v.desk_key.generation);
+  });
+
+  it('derives the codename salt, access secret, access hash and reply key', async () => {
+    expect(parseCodename(v.codename)).toBe(v.codename);
+    expect(toHex(codenameSalt(org))).toBe(v.codename_salt);
+    const keys = await codename();
+    expect(toHex(keys.access)).toBe(v.access);
+    expect(toHex(accessHash(keys.access))).toBe(v.access_hash);
+    expect(toHex(keys.replyPublic)).toBe(v.reply_public);
+  });
+
+  it('opens the request', async () => {
+    const sealed = h(v.request.sealed);
+    expect(parseSealedHeader(sealed)).toEqual({ by: 'requester', generation: v.desk_key.generation });
+    const opened = await openSealed(org, conversation, await intake(), sealed);
+    expect(opened.by).toBe('requester');
+    expect(opened.author).toBeUndefined();
+    expect(toHex(opened.plaintext)).toBe(v.request.plaintext);
+  });
+
+  it("opens the staff note with its author's key, and names the signer", async () => {
+    const sealed = h(v.staff_note.sealed);
+    expect(toHex(staffNoteAuthor(sealed))).toBe(toHex(keyId(author)));
+    const opened = await openSealed(org, conversation, await intake(), sealed, author);
+    expect(opened.by).toBe('staff');
+    expect(toHex(opened.author!)).toBe(toHex(keyId(author)));
+    expect(toHex(opened.plaintext)).toBe(v.staff_note.plaintext);
+  });
+
+  it('opens the reply with the codename keys', async () => {
+    const keys = await codename();
+    expect(toHex(await keys.openReply(org, conversation, h(v.reply.sealed)))).toBe(v.reply.plaintext);
+  });
+
+  it('hashes the proof of work, and the solver finds the same smallest nonce', async () => {
+    const challenge = h(v.pow.challenge);
+    const hash = powHash(challenge, v.pow.nonce);
+    expect(toHex(hash)).toBe(v.pow.hash);
+    expect(leadingZeroBits(hash)).toBeGreaterThanOrEqual(v.pow.bits);
+    expect(await powSolve(challenge, v.pow.bits)).toBe(v.pow.nonce);
+  });
+
+  it('has the invalid cases of every kind', () => {
+    expect(new Set(v.invalid.map((c) => c.what))).toEqual(new Set(['request', 'staff_note', 'reply']));
+  });
+
+  for (const c of v.invalid) {
+    it(`refuses: ${c.name} (${c.error})`, async () => {
+      const conv = h(c.conversation);
+      const sealed = h(c.sealed);
+      const code = await codeOfAsync(async () => {
+        if (c.what === 'request') return openSealed(org, conv, await intake(), sealed);
+        if (c.what === 'staff_note') return openSealed(org, conv, await intake(), sealed, author);
+        return (await codename()).openReply(org, conv, sealed);
+      });
+      expect(code).toBe(c.error);
+    });
+  }
 });
