@@ -300,6 +300,7 @@ pub async fn join(
     d.session_expires_at = Some(session.expires_at);
     d.last_unlock = Some(crate::now());
     d.device_slot = Some(b64(&new_device_slot(passphrase, account, &root)?));
+    crate::intake::remember_invite(profile, &root, &invite_id, &secret);
     profile.save()?;
     Ok(Joined {
         org_name: org_info.name,

@@ -746,6 +746,8 @@ pub struct RemovalRotation {
     pub rotated: Vec<(ObjectId, Vec<Compartment>)>,
     /// Cases this member could not rotate (they do not hold the newest key), with why.
     pub skipped: Vec<(ObjectId, String)>,
+    /// The intake desk was rotated and its new public key published.
+    pub desk_rotated: bool,
 }
 
 /// After a member is removed from the organization, rotate every compartment
@@ -765,6 +767,13 @@ pub async fn rotate_after_removal(
             Err(ClientError::Refused(why)) => outcome.skipped.push((case, why)),
             Err(e) => return Err(e),
         }
+    }
+    // The intake desk is no case, but its keys open every request: rotate it too.
+    match crate::intake::rotate_desk_after_removal(unlocked, profile, &chain, removed).await {
+        Ok(false) => {}
+        Ok(true) => outcome.desk_rotated = true,
+        Err(ClientError::Refused(why)) => outcome.skipped.push((ObjectId([0; 16]), why)),
+        Err(e) => return Err(e),
     }
     Ok(outcome)
 }

@@ -168,6 +168,25 @@ impl Api {
     pub async fn case_grants(&self, case_id: &str) -> Result<p::CaseGrants> {
         self.get(&paths::case_grants(case_id)).await
     }
+    pub async fn intake_desk(&self) -> Result<p::IntakeDesk> {
+        self.get(paths::INTAKE_DESK).await
+    }
+    pub async fn put_intake_desk(&self, b: &p::IntakeDesk) -> Result<()> {
+        self.send(self.http.put(format!("{}{}", self.base, paths::INTAKE_DESK)).json(b))
+            .await
+    }
+    pub async fn intake_items(&self) -> Result<p::IntakeItems> {
+        self.get(paths::INTAKE_ITEMS).await
+    }
+    pub async fn intake_note(&self, conversation_id: &str, b: &p::IntakeStaffNote) -> Result<()> {
+        self.post(&paths::intake_item_notes(conversation_id), b).await
+    }
+    pub async fn create_referral(&self, b: &p::CreateReferral) -> Result<()> {
+        self.post(paths::INTAKE_REFERRALS, b).await
+    }
+    pub async fn intake_invite_keys(&self) -> Result<p::InviteIntakeKeys> {
+        self.get(paths::INTAKE_INVITE_KEYS).await
+    }
     pub async fn change_grants(&self, case_id: &str, b: &p::ChangeGrants) -> Result<()> {
         self.post(&paths::case_grants(case_id), b).await
     }

@@ -6,6 +6,7 @@
 
 mod account;
 pub mod cases;
+pub mod intake;
 mod http;
 mod org;
 mod profile;

@@ -70,6 +70,7 @@ pub async fn verified_chain(api: &Api, profile: &mut Profile) -> Result<Membersh
 /// Make an invitation for `role`, valid for `valid_for_seconds`. Returns the code to pass on.
 pub async fn create_invite(
     unlocked: &Unlocked,
+    profile: &mut Profile,
     role: Role,
     valid_for_seconds: i64,
 ) -> Result<String> {
@@ -82,6 +83,8 @@ pub async fn create_invite(
         &payload,
         &mut OsRng,
     );
+    let sealed_intake_keys =
+        crate::intake::keys_for_invite(unlocked, profile, role, &id, &secret).await?;
     unlocked
         .api
         .create_invite(&p::CreateInvite {
@@ -89,7 +92,7 @@ pub async fn create_invite(
             role: role.name().to_owned(),
             valid_for_seconds,
             sealed_secret: b64(&sealed),
-            sealed_intake_keys: None,
+            sealed_intake_keys,
         })
         .await?;
     Ok(format_code(&id, &secret))

@@ -45,6 +45,10 @@ pub struct ProfileData {
     pub last_unlock: Option<i64>,
     #[serde(default)]
     pub cache_expiry_days: Option<u32>,
+    /// The invitation this profile joined with, sealed under the root key:
+    /// it opens the intake desk keys an intake officer's invitation carries.
+    #[serde(default)]
+    pub intake_invite: Option<String>,
     pub session_token: Option<String>,
     pub session_expires_at: Option<i64>,
 }

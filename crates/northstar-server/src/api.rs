@@ -79,7 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route(paths::INTAKE_CONVERSATION, post(crate::intake::conversation))
         .route(paths::INTAKE_MESSAGES, post(crate::intake::follow_up))
         .route(paths::INTAKE_ITEMS, get(crate::intake::items))
-        .route(paths::INTAKE_DESK, axum::routing::put(crate::intake::put_desk))
+        .route(
+            paths::INTAKE_DESK,
+            get(crate::intake::get_desk).put(crate::intake::put_desk),
+        )
         .route(paths::INTAKE_ITEM_NOTES, post(crate::intake::add_note))
         .route(paths::INTAKE_REFERRALS, post(crate::intake::create_referral))
         .route(paths::INTAKE_INVITE_KEYS, get(crate::intake::invite_keys))

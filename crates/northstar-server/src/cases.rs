@@ -165,8 +165,14 @@ pub async fn list_cases(
     let next = (cases.len() as u32 == limit)
         .then(|| cases.last().map(|c| hex(&c.case_id)))
         .flatten();
+    // The intake desk holds keys, not a case: it is reached through /api/intake.
+    let desk = state.store.intake_desk().await?.map(|d| d.desk_case_id);
     Ok(axum::Json(p::CaseList {
-        cases: cases.iter().map(head).collect(),
+        cases: cases
+            .iter()
+            .filter(|c| Some(c.case_id) != desk)
+            .map(head)
+            .collect(),
         next,
     }))
 }

@@ -409,6 +409,20 @@ pub async fn items(
     }))
 }
 
+#[utoipa::path(get, path = "/api/intake/desk", responses((status = 200, body = p::IntakeDesk), (status = 404, body = p::ErrorBody)))]
+pub async fn get_desk(
+    State(state): State<AppState>,
+    AuthedAnyStatus(authed): AuthedAnyStatus,
+) -> ApiResult<axum::Json<p::IntakeDesk>> {
+    require_intake(&state, &authed).await?;
+    let d = desk(&state).await?;
+    Ok(axum::Json(p::IntakeDesk {
+        desk_case_id: hex(&d.desk_case_id),
+        generation: d.generation,
+        public_key: b64(&d.public_key),
+    }))
+}
+
 #[utoipa::path(put, path = "/api/intake/desk", request_body = p::IntakeDesk,
     responses((status = 204), (status = 403, body = p::ErrorBody)))]
 pub async fn put_desk(

@@ -37,6 +37,7 @@ use northstar_protocol as p;
         crate::intake::conversation,
         crate::intake::follow_up,
         crate::intake::items,
+        crate::intake::get_desk,
         crate::intake::put_desk,
         crate::intake::add_note,
         crate::intake::create_referral,

@@ -91,6 +91,9 @@ pub enum Command {
     /// Safe houses: capacity, who is placed there, every move.
     #[command(subcommand)]
     Safehouse(SafehouseCommand),
+    /// The intake queue: requests from the public help page (intake officers and admins).
+    #[command(subcommand)]
+    Intake(IntakeCommand),
     /// Counts by stage, month opened, destination and pathway over the cases
     /// you can read, with every cell below k suppressed.
     Report {
@@ -129,6 +132,38 @@ pub enum SafehouseCommand {
         id: String,
         #[arg(long)]
         case: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntakeCommand {
+    /// Requests, most recent activity first (open ones only, unless --all).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// One request and everything said since, as plain text.
+    Show { id: String },
+    /// Answer the requester: only their codename opens the answer.
+    Reply { id: String, text: String },
+    /// Open a case from a request and copy the conversation into its messages; prints the case id.
+    OpenCase {
+        id: String,
+        #[arg(long)]
+        alias: Option<String>,
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// Close a request without a case.
+    Dismiss {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// A referral code for a partner to hand out: requests with it skip the proof of work.
+    Referral {
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
     },
 }
 

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -8,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::{
     CacheCommand, CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand,
-    SafehouseCommand, ServeArgs, TaskCommand,
+    IntakeCommand, SafehouseCommand, ServeArgs, TaskCommand,
 };
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -22,6 +23,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (unlocked, words) =
                 northstar_client::org_init(&server, &mut ctx.profile, &org, &user, &passphrase)
                     .await?;
+            // Open the help desk at once, so the public page takes requests from the start.
+            if let Err(e) = northstar_client::intake::keep_desk(&unlocked, &mut ctx.profile).await {
+                eprintln!("warning: the help desk could not be opened yet ({e}); the next admin command retries");
+            }
             out.print(
                 json!({"org": org, "org_id": unlocked.org.to_hex(), "user": user, "account_id": unlocked.account.to_hex(), "fingerprint": words}),
                 format!(
@@ -97,7 +102,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let seconds = valid_for_seconds.unwrap_or(valid_for_hours.saturating_mul(3600));
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
-            let code = northstar_client::create_invite(&unlocked, role, seconds).await?;
+            let code = northstar_client::create_invite(&unlocked, &mut ctx.profile, role, seconds).await?;
             out.print(
                 json!({"role": role.name(), "valid_for_seconds": seconds, "code": code}),
                 format!(
@@ -373,6 +378,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Safehouse(command) => safehouse_command(command, &cli.client, &out).await,
+        Command::Intake(command) => intake_command(command, &cli.client, &out).await,
         Command::Cache(command) => {
             let mut ctx = Context_::new(&cli.client)?;
             match command {
@@ -523,31 +529,7 @@ async fn case_command(command: CaseCommand, args: &ClientArgs, out: &Output) -> 
             priority,
             country,
         } => {
-            if !["emergency", "urgent", "normal"].contains(&priority.as_str()) {
-                bail!("priority must be emergency, urgent or normal");
-            }
-            if alias.trim().is_empty() || alias.len() > 200 {
-                bail!("an alias is 1 to 200 characters");
-            }
-            let mut summary = BTreeMap::from([
-                ("alias".to_owned(), alias.clone()),
-                ("priority".to_owned(), priority.clone()),
-                (
-                    "opened".to_owned(),
-                    northstar_core::time::format_utc(now())[..10].to_owned(),
-                ),
-            ]);
-            if let Some(c) = country {
-                if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
-                    bail!("country must be a two-letter code such as RU or CA");
-                }
-                summary.insert("country".to_owned(), c.to_ascii_uppercase());
-            }
-            let id = cases::create_case(&unlocked, profile, summary).await?;
-            let priority: northstar_core::Priority = priority.parse()?;
-            for task in priority.deadline_tasks(now()) {
-                cases::workflow_event(&unlocked, profile, id, task).await?;
-            }
+            let id = new_case(&unlocked, profile, &alias, &priority, country.as_deref()).await?;
             out.print(
                 json!({"case_id": id.to_hex(), "alias": alias}),
                 format!("Opened case '{alias}': {}", id.to_hex()),
@@ -1759,7 +1741,21 @@ impl Context_ {
         let unlocked =
             northstar_client::login(&server, &mut self.profile, &user, &passphrase).await?;
         match northstar_client::approve_pending(&unlocked, &mut self.profile).await {
-            Ok(approvals) => report_approvals(&approvals),
+            Ok(approvals) => {
+                report_approvals(&approvals);
+                // Only an admin gets here: keep the intake desk in order.
+                match northstar_client::intake::keep_desk(&unlocked, &mut self.profile).await {
+                    Ok(upkeep) => {
+                        if upkeep.created {
+                            eprintln!("Opened the help desk: the public page at /help now takes requests.");
+                        }
+                        if !upkeep.granted.is_empty() {
+                            eprintln!("Gave the intake desk's key to: {}", upkeep.granted.join(", "));
+                        }
+                    }
+                    Err(e) => eprintln!("warning: the intake desk: {e}"),
+                }
+            }
             // Not an admin, or not a member yet: nobody to admit.
             Err(e)
                 if matches!(
@@ -1958,4 +1954,266 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing the requests in flight");
+}
+
+/// Open a case with its summary and the deadline tasks of its priority.
+async fn new_case(
+    unlocked: &northstar_client::Unlocked,
+    profile: &mut northstar_client::Profile,
+    alias: &str,
+    priority: &str,
+    country: Option<&str>,
+) -> Result<northstar_crypto::ObjectId> {
+    use northstar_client::cases;
+    if !["emergency", "urgent", "normal"].contains(&priority) {
+        bail!("priority must be emergency, urgent or normal");
+    }
+    if alias.trim().is_empty() || alias.len() > 200 {
+        bail!("an alias is 1 to 200 characters");
+    }
+    let mut summary = BTreeMap::from([
+        ("alias".to_owned(), alias.to_owned()),
+        ("priority".to_owned(), priority.to_owned()),
+        (
+            "opened".to_owned(),
+            northstar_core::time::format_utc(now())[..10].to_owned(),
+        ),
+    ]);
+    if let Some(c) = country {
+        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            bail!("country must be a two-letter code such as RU or CA");
+        }
+        summary.insert("country".to_owned(), c.to_ascii_uppercase());
+    }
+    let id = cases::create_case(unlocked, profile, summary).await?;
+    let priority: northstar_core::Priority = priority.parse()?;
+    for task in priority.deadline_tasks(now()) {
+        cases::workflow_event(unlocked, profile, id, task).await?;
+    }
+    Ok(id)
+}
+
+/// Text from outside (a requester) made safe for a terminal: control
+/// characters, escape sequences among them, are shown, not obeyed.
+fn plain(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = plain(text).split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+async fn intake_command(command: IntakeCommand, args: &ClientArgs, out: &Output) -> Result<()> {
+    use northstar_client::intake::{self, Author};
+    if args.offline {
+        bail!("the intake queue lives on the server: drop --offline");
+    }
+    let mut ctx = Context_::new(args)?;
+    let unlocked = ctx.unlock().await?;
+    let profile = &mut ctx.profile;
+    let queue = intake::queue(&unlocked, profile).await?;
+    if queue.no_keys && !queue.items.is_empty() {
+        eprintln!(
+            "You hold no key of the intake desk yet: an admin's next command grants it to intake officers."
+        );
+    }
+    let describe = |m: &intake::OpenedMessage| -> String {
+        let when = northstar_core::time::format_utc(m.at);
+        match &m.author {
+            Author::Requester => {
+                let mut lines = vec![format!("[{when}] requester:")];
+                for key in ["urgency", "contact", "when", "where", "what"] {
+                    if let Some(v) = m.fields.get(key).filter(|v| !v.trim().is_empty()) {
+                        lines.push(format!("  {key}: {}", plain(v)));
+                    }
+                }
+                for (k, v) in m.fields.iter().filter(|(k, _)| {
+                    !["urgency", "contact", "when", "where", "what", "lang"].contains(&k.as_str())
+                }) {
+                    lines.push(format!("  {}: {}", plain(k), plain(v)));
+                }
+                lines.join("\n")
+            }
+            Author::Staff { name } => {
+                let kind = m.fields.get("kind").map(String::as_str).unwrap_or("note");
+                let text = m.fields.get("text").map(|t| plain(t)).unwrap_or_default();
+                match kind {
+                    "reply" => format!("[{when}] {name} replied: {text}"),
+                    "dismissed" => format!("[{when}] {name} dismissed it: {text}"),
+                    "opened" => format!(
+                        "[{when}] {name} opened case {}",
+                        m.fields.get("case").map(|c| plain(c)).unwrap_or_default()
+                    ),
+                    _ => format!("[{when}] {name}: {text}"),
+                }
+            }
+        }
+    };
+    match command {
+        IntakeCommand::List { all } => {
+            let items: Vec<&intake::IntakeItem> = queue
+                .items
+                .iter()
+                .filter(|i| all || i.status == "open")
+                .collect();
+            let rows: Vec<_> = items
+                .iter()
+                .map(|i| {
+                    json!({
+                        "id": i.id, "status": i.status, "path": i.path, "referred": i.referred,
+                        "created_at": i.created_at, "updated_at": i.updated_at,
+                        "urgency": i.first("urgency"), "where": i.first("where"),
+                        "what": i.first("what"), "messages": i.messages.len(),
+                        "unreadable": i.unreadable,
+                    })
+                })
+                .collect();
+            let text = items
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}  {:<9} {:<9} {:<7}{} {}  {}",
+                        &i.id[..12],
+                        i.status,
+                        i.first("urgency").map(plain).unwrap_or_else(|| "?".into()),
+                        i.path,
+                        if i.referred { " referred" } else { "" },
+                        northstar_core::time::format_utc(i.updated_at),
+                        one_line(i.first("what").unwrap_or(""), 60),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                json!({"items": rows}),
+                if text.is_empty() {
+                    "The intake queue is empty.".into()
+                } else {
+                    text
+                },
+            );
+        }
+        IntakeCommand::Show { id } => {
+            let item = queue.find(&id)?;
+            let mut text = format!(
+                "Request {} — {}, came by the {} path{}; opened {}",
+                item.id,
+                item.status,
+                item.path,
+                if item.referred { ", referred by a partner" } else { "" },
+                northstar_core::time::format_utc(item.created_at)
+            );
+            for m in &item.messages {
+                text.push_str("\n");
+                text.push_str(&describe(m));
+            }
+            for why in &item.unreadable {
+                text.push_str(&format!("\n(could not open {why})"));
+            }
+            out.print(serde_json::to_value(item)?, text);
+        }
+        IntakeCommand::Reply { id, text } => {
+            if text.trim().is_empty() || text.chars().count() > 10_000 {
+                bail!("a reply is 1 to 10,000 characters");
+            }
+            let item = queue.find(&id)?;
+            intake::add_note(
+                &unlocked,
+                &queue,
+                item,
+                BTreeMap::from([("kind", "reply".to_owned()), ("text", text.clone())]),
+                Some(&text),
+                None,
+            )
+            .await?;
+            out.print(
+                json!({"id": item.id, "replied": true}),
+                format!("Replied to {}: only the requester's codename opens it.", item.id),
+            );
+        }
+        IntakeCommand::Dismiss { id, reason } => {
+            if reason.trim().is_empty() {
+                bail!("say why the request is dismissed (--reason)");
+            }
+            let item = queue.find(&id)?;
+            intake::add_note(
+                &unlocked,
+                &queue,
+                item,
+                BTreeMap::from([("kind", "dismissed".to_owned()), ("text", reason)]),
+                None,
+                Some("dismissed"),
+            )
+            .await?;
+            out.print(
+                json!({"id": item.id, "status": "dismissed"}),
+                format!("Dismissed {}.", item.id),
+            );
+        }
+        IntakeCommand::OpenCase { id, alias, country } => {
+            use northstar_client::cases::{self, RecordBody};
+            let item = queue.find(&id)?;
+            if item.status == "opened" {
+                bail!("a case was opened from {} already", item.id);
+            }
+            let priority = match item.first("urgency") {
+                Some(u @ ("emergency" | "urgent")) => u,
+                _ => "normal",
+            };
+            let alias = alias.unwrap_or_else(|| format!("Intake {}", &item.id[..8]));
+            let case = new_case(&unlocked, profile, &alias, priority, country.as_deref()).await?;
+            for m in &item.messages {
+                cases::append(
+                    &unlocked,
+                    profile,
+                    case,
+                    northstar_core::Compartment::Messages,
+                    &RecordBody::Note { text: describe(m) },
+                )
+                .await?;
+            }
+            intake::add_note(
+                &unlocked,
+                &queue,
+                item,
+                BTreeMap::from([("kind", "opened".to_owned()), ("case", case.to_hex())]),
+                None,
+                Some("opened"),
+            )
+            .await?;
+            out.print(
+                json!({"id": item.id, "case_id": case.to_hex(), "alias": alias}),
+                format!(
+                    "Opened case '{alias}' from request {}, with its {} message(s) in messages: {}",
+                    item.id,
+                    item.messages.len(),
+                    case.to_hex()
+                ),
+            );
+        }
+        IntakeCommand::Referral { uses } => {
+            if !(1..=10_000).contains(&uses) {
+                bail!("--uses is 1 to 10000");
+            }
+            let code = intake::new_referral(&unlocked, uses).await?;
+            out.print(
+                json!({"code": code, "uses": uses}),
+                format!("Referral code for {uses} request(s); give it to the partner in person:\n{code}"),
+            );
+        }
+    }
+    Ok(())
 }

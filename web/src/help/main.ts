@@ -177,7 +177,11 @@ type MessageKey =
   | 'return_nothing'
   | 'return_summary'
   | 'message_sent'
-  | 'codename_label';
+  | 'codename_label'
+  // Also in the server's catalogues (crates/northstar-server/i18n), for the cases the brief leaves open.
+  | 'error_too_long'
+  | 'error_no_desk'
+  | 'return_no_replies';
 
 function loadMessages(): Record<string, string> {
   const block = document.getElementById('help-messages');
@@ -211,6 +215,8 @@ function failedText(reason: string): string {
 function errorText(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 429) return t('error_busy');
+    if (error.status === 413) return t('error_too_long');
+    if (error instanceof NoDesk) return t('error_no_desk');
     return failedText(error.message || error.code || String(error.status));
   }
   return failedText(error instanceof Error ? error.message : '');
@@ -278,8 +284,16 @@ function currentLang(form?: HTMLFormElement): string {
   return (form ? fieldValue(form, 'lang') : '') || document.documentElement.lang || '';
 }
 
+/** The help desk is not open yet: the config answers 404 until an admin sets the intake key. */
+class NoDesk extends ApiError {}
+
 async function fetchConfig(): Promise<IntakeConfig> {
-  return readConfig(await api('GET', INTAKE_CONFIG));
+  try {
+    return readConfig(await api('GET', INTAKE_CONFIG));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) throw new NoDesk(error.status, error.code, error.message);
+    throw error;
+  }
 }
 
 /**
@@ -311,7 +325,7 @@ async function sealFields(config: IntakeConfig, conversation: Uint8Array, fields
   };
   const sealed = await sealRequest(fromHex(config.org_id), config.generation, fromBase64Url(config.public_key), conversation, utf8.encode(JSON.stringify(plaintext)));
   // Checked before the proof of work, so nobody solves one for a message the server will refuse.
-  if (sealed.length > config.max_sealed_bytes) throw new ApiError(413, 'payload_too_large', `${sealed.length} > ${config.max_sealed_bytes} bytes`);
+  if (sealed.length > config.max_sealed_bytes) throw new ApiError(413, 'payload_too_large', `${sealed.length} bytes sealed, at most ${config.max_sealed_bytes}`);
   return sealed;
 }
 
@@ -383,8 +397,18 @@ function statusFor(form: HTMLFormElement): HTMLElement {
 
 class NothingFound extends Error {}
 
-/** Derive the codename's keys, prove them to the server, and open the replies locally. */
-async function openConversation(codename: Codename): Promise<{ session: Session; replies: string[] }> {
+/** A reply opened in the page: its text and when the team sent it (Unix seconds). */
+interface OpenedReply {
+  text: string;
+  at: number;
+}
+
+/**
+ * Derive the codename's keys, prove them to the server, and open the replies
+ * locally. A reply that does not open is left out, as the server's own page
+ * leaves it out, and the count is of the replies shown.
+ */
+async function openConversation(codename: Codename): Promise<{ session: Session; replies: OpenedReply[] }> {
   const config = await fetchConfig();
   const org = fromHex(config.org_id);
   const keys = await codenameKeys(codename, org);
@@ -398,20 +422,42 @@ async function openConversation(codename: Codename): Promise<{ session: Session;
   }
   const conversation = readConversation(answer);
   const conversationId = fromHex(conversation.conversation_id);
-  const replies: string[] = [];
+  const replies: OpenedReply[] = [];
   for (const reply of conversation.replies) {
     try {
       const text = utf8.decodeStrict(await keys.openReply(org, conversationId, fromBase64Url(reply.sealed)));
-      replies.push(text ?? failedText(''));
+      if (text !== undefined) replies.push({ text, at: reply.at });
     } catch {
-      // A reply that does not open is listed as a failure, not hidden: the requester should know one came.
-      replies.push(failedText(''));
+      // Not ours to show: altered, or sealed to another key. The server's page drops it too.
     }
   }
   return {
-    session: { keys, org, conversation: conversationId, sent: conversation.messages_sent, replies: conversation.replies.length },
+    session: { keys, org, conversation: conversationId, sent: conversation.messages_sent, replies: replies.length },
     replies,
   };
+}
+
+/** The server's own format for reply times (northstar-core time::format_utc): "2026-12-01 14:30 UTC". */
+function formatUtc(seconds: number): { iso: string; shown: string } {
+  const iso = new Date(seconds * 1000).toISOString();
+  return { iso, shown: `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` };
+}
+
+/** One reply as the server renders it without JavaScript: `<li><time>…</time><p class="reply">…</p></li>`, as text only. */
+function replyItem(reply: OpenedReply): HTMLLIElement {
+  const item = document.createElement('li');
+  if (Number.isFinite(reply.at)) {
+    const { iso, shown } = formatUtc(reply.at);
+    const time = document.createElement('time');
+    time.dateTime = iso;
+    time.textContent = shown;
+    item.append(time);
+  }
+  const text = document.createElement('p');
+  text.className = 'reply';
+  text.textContent = reply.text;
+  item.append(text);
+  return item;
 }
 
 function enhanceReturnPage(returnForm: HTMLFormElement | null, messageForm: HTMLFormElement | null): void {
@@ -450,13 +496,12 @@ function enhanceReturnPage(returnForm: HTMLFormElement | null, messageForm: HTML
         throw error;
       }
       session = opened.session;
-      list.replaceChildren(
-        ...opened.replies.map((text) => {
-          const item = document.createElement('li');
-          item.textContent = text;
-          return item;
-        }),
-      );
+      list.replaceChildren(...opened.replies.map(replyItem));
+      if (opened.replies.length === 0) {
+        const none = document.createElement('p');
+        none.textContent = t('return_no_replies');
+        list.after(none);
+      }
       showSummary(summary);
       status.textContent = '';
       returnForm.hidden = true;
@@ -499,7 +544,7 @@ function enhanceReturnPage(returnForm: HTMLFormElement | null, messageForm: HTML
         where: '',
         what,
         urgency: '',
-        lang: currentLang(),
+        lang: currentLang(messageForm),
       });
       const pow = await proofOfWork(config, status);
       status.textContent = t('js_sending');
