@@ -14,8 +14,12 @@
  *     Opens BASE_URL/help/return, types the codename, submits, waits for the
  *     replies and prints {"replies": [texts], "summary"}.
  *
- * Exit status 0 on success, 1 on any failure (with the reason on stderr and
- * a screenshot when a page was open), 2 on a usage error.
+ * Every step waits at most 60 s, but a page that reports an error in its
+ * status line, or that posts its form to the server (help.js missing or
+ * broken), fails at once. Console errors exclude Chromium's own /favicon.ico
+ * request. Exit status 0 on success, 1 on any failure (the reason on stderr,
+ * and SCREENSHOT_DIR/help-MODE-failed.png when a page was open), 2 on a usage
+ * error. Needs /usr/bin/chromium (apt-get install -y chromium).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -116,6 +116,17 @@ impl Server {
         backend: &Backend,
         data_dir: Option<&Path>,
     ) -> Server {
+        Self::start_args(dir, name, backend, data_dir, &[])
+    }
+
+    /// Start a server with extra `serve` flags.
+    pub fn start_args(
+        dir: &Path,
+        name: &str,
+        backend: &Backend,
+        data_dir: Option<&Path>,
+        extra: &[&str],
+    ) -> Server {
         let port = free_port();
         let data_dir = data_dir
             .map(Path::to_path_buf)
@@ -132,6 +143,7 @@ impl Server {
             .arg(&data_dir)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .env("NORTHSTAR_LOG", "debug")
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
