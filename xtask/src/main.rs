@@ -8,7 +8,8 @@
 //!   TypeScript type check and the TypeScript tests (with the live Rust interop).
 //! - `cargo xtask vectors` — regenerate the frozen vectors after an intended format change.
 //! - `cargo xtask bench`   — run the benchmarks (crypto primitives; 100,000 cases in the local
-//!   cache) and print them beside the limits measured in the same run.
+//!   cache; the intake's accepted rate and staff latency under a flood) and print them beside
+//!   the limits measured in the same run.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -135,6 +136,8 @@ fn test(root: &Path) -> Result<()> {
         ("curl", "curl"),
         ("psql", "postgresql-client"),
         ("pg_virtualenv", "postgresql-common"),
+        // The help page's browser path is tested in a real Chromium (playwright-core).
+        ("chromium", "chromium"),
     ])?;
     ensure_postgres_server()?;
     ensure_npm_packages(root)?;
@@ -229,5 +232,6 @@ fn vectors() -> Result<()> {
 fn bench() -> Result<()> {
     run(cargo().args(["bench", "-p", "northstar-crypto"]))?;
     // 100,000 cases: cold sync, unlock, list and search of the local cache.
-    run(cargo().args(["bench", "-p", "northstar", "--bench", "cases"]))
+    run(cargo().args(["bench", "-p", "northstar", "--bench", "cases"]))?;
+    run(cargo().args(["bench", "-p", "northstar", "--bench", "intake"]))
 }

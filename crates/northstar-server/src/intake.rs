@@ -64,7 +64,14 @@ pub struct IntakeGuard {
     pub(crate) store_slots: Semaphore,
     /// Argon2id of codenames on the server (19 MiB each) runs one at a time.
     pub(crate) argon_slots: Semaphore,
+    /// The desk as last read, for a moment: every public request needs its key.
+    desk: Mutex<Option<(std::time::Instant, IntakeDeskRow)>>,
 }
+
+/// How long a server trusts its copy of the desk row: another server on the
+/// same PostgreSQL that publishes a new key is followed within this time, and
+/// a page that sealed to the old key is still accepted (one generation back).
+const DESK_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::fmt::Debug for IntakeGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,6 +97,7 @@ impl IntakeGuard {
             spent: Mutex::new(HashMap::new()),
             store_slots: Semaphore::new(2),
             argon_slots: Semaphore::new(1),
+            desk: Mutex::new(None),
         }
     }
 
@@ -140,12 +148,21 @@ impl IntakeGuard {
 }
 
 pub(crate) async fn desk(state: &AppState) -> ApiResult<IntakeDeskRow> {
-    state.store.intake_desk().await?.ok_or_else(|| {
+    let cached = state.intake.desk.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some((read_at, desk)) = cached
+        && read_at.elapsed() < DESK_CACHE
+    {
+        return Ok(desk);
+    }
+    let desk = state.store.intake_desk().await?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
             "this organization has not opened its help desk yet",
         )
-    })
+    })?;
+    *state.intake.desk.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((std::time::Instant::now(), desk.clone()));
+    Ok(desk)
 }
 
 /// Check a requester's sealed message: its size, its kind and its generation
@@ -204,9 +221,9 @@ pub async fn submit(
     let sealed = unb64("sealed", &req.sealed)?;
     let access_hash: [u8; 32] = unb64_array("access_hash", &req.access_hash)?;
     let reply_public: [u8; 32] = unb64_array("reply_public", &req.reply_public)?;
-    let _slot = guard.store_slots.acquire().await.map_err(|_| IntakeGuard::busy())?;
     let desk = desk(&state).await?;
     check_requester_blob(&desk, &sealed)?;
+    let _slot = guard.store_slots.acquire().await.map_err(|_| IntakeGuard::busy())?;
     let referred = match (&req.referral, &req.pow) {
         (Some(code), _) if !code.trim().is_empty() => {
             if !state.store.use_referral(&intake::referral_hash(code)).await? {
@@ -445,6 +462,7 @@ pub async fn put_desk(
             updated_at: now(),
         })
         .await?;
+    *state.intake.desk.lock().unwrap_or_else(|e| e.into_inner()) = None;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

@@ -74,6 +74,56 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// The physical limit intake is measured against: single-row inserts of
+    /// `blob_len` bytes, each its own durable transaction (WAL, `synchronous =
+    /// FULL`, as the store), from `writers` tasks at once, into a fresh file at
+    /// `path`. Returns inserts per second. For benchmarks; never used by the server.
+    pub async fn durable_insert_rate(
+        path: &Path,
+        rows: usize,
+        blob_len: usize,
+        writers: usize,
+    ) -> Result<f64, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| sql_error("opening the probe database", &e))?;
+        sqlx::query("CREATE TABLE probe (id INTEGER PRIMARY KEY, blob BLOB NOT NULL) STRICT")
+            .execute(&pool)
+            .await
+            .map_err(|e| sql_error("creating the probe table", &e))?;
+        let blob = vec![0x5a_u8; blob_len];
+        let start = std::time::Instant::now();
+        let per_writer = rows.div_ceil(writers.max(1));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..writers.max(1) {
+            let (pool, blob) = (pool.clone(), blob.clone());
+            tasks.spawn(async move {
+                for _ in 0..per_writer {
+                    sqlx::query("INSERT INTO probe (blob) VALUES (?)")
+                        .bind(&blob)
+                        .execute(&pool)
+                        .await
+                        .map_err(|e| sql_error("inserting into the probe table", &e))?;
+                }
+                Ok::<_, StoreError>(())
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(|e| StoreError::Backend(format!("a probe writer failed: {e}")))??;
+        }
+        let rate = (per_writer * writers.max(1)) as f64 / start.elapsed().as_secs_f64();
+        pool.close().await;
+        Ok(rate)
+    }
+
     /// Close every connection, waiting for running calls to finish.
     pub async fn close(&self) {
         self.pool.close().await;
