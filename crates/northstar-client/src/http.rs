@@ -172,14 +172,19 @@ impl Api {
         self.get(paths::INTAKE_DESK).await
     }
     pub async fn put_intake_desk(&self, b: &p::IntakeDesk) -> Result<()> {
-        self.send(self.http.put(format!("{}{}", self.base, paths::INTAKE_DESK)).json(b))
-            .await
+        self.send(
+            self.http
+                .put(format!("{}{}", self.base, paths::INTAKE_DESK))
+                .json(b),
+        )
+        .await
     }
     pub async fn intake_items(&self) -> Result<p::IntakeItems> {
         self.get(paths::INTAKE_ITEMS).await
     }
     pub async fn intake_note(&self, conversation_id: &str, b: &p::IntakeStaffNote) -> Result<()> {
-        self.post(&paths::intake_item_notes(conversation_id), b).await
+        self.post(&paths::intake_item_notes(conversation_id), b)
+            .await
     }
     pub async fn create_referral(&self, b: &p::CreateReferral) -> Result<()> {
         self.post(paths::INTAKE_REFERRALS, b).await

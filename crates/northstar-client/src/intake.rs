@@ -89,13 +89,18 @@ pub async fn keep_desk(unlocked: &Unlocked, profile: &mut Profile) -> Result<Des
     let chain = crate::org::verified_chain(&unlocked.api, profile).await?;
     let grants = unlocked.api.case_grants(&desk_id.to_hex()).await?;
     for member in chain.members() {
-        let holds = grants
-            .grants
-            .iter()
-            .any(|g| g.recipient == member.account.to_hex() && g.compartment == Compartment::Messages.code());
+        let holds = grants.grants.iter().any(|g| {
+            g.recipient == member.account.to_hex() && g.compartment == Compartment::Messages.code()
+        });
         if works_the_intake(member.role) && !holds {
-            crate::cases::share(unlocked, profile, desk_id, &member.name, &[Compartment::Messages])
-                .await?;
+            crate::cases::share(
+                unlocked,
+                profile,
+                desk_id,
+                &member.name,
+                &[Compartment::Messages],
+            )
+            .await?;
             upkeep.granted.push(member.name.clone());
         }
     }
@@ -114,7 +119,9 @@ pub async fn keep_desk(unlocked: &Unlocked, profile: &mut Profile) -> Result<Des
         .newest()
         .ok_or_else(|| ClientError::Refused("this admin holds no key of the intake desk".into()))?;
     let public = IntakeKeyPair::derive(&unlocked.org, newest).public_key();
-    let current = served.as_ref().map(|d| (d.generation, d.public_key.clone()));
+    let current = served
+        .as_ref()
+        .map(|d| (d.generation, d.public_key.clone()));
     if current != Some((newest.generation(), b64(&public))) {
         unlocked
             .api
@@ -129,7 +136,11 @@ pub async fn keep_desk(unlocked: &Unlocked, profile: &mut Profile) -> Result<Des
     Ok(upkeep)
 }
 
-async fn desk_keyring(unlocked: &Unlocked, profile: &mut Profile, desk: ObjectId) -> Result<Keyring> {
+async fn desk_keyring(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    desk: ObjectId,
+) -> Result<Keyring> {
     Ok(crate::cases::case_keyrings(unlocked, profile, desk)
         .await?
         .remove(&Compartment::Messages)
@@ -138,7 +149,11 @@ async fn desk_keyring(unlocked: &Unlocked, profile: &mut Profile, desk: ObjectId
 
 /// Every desk key this member reaches: by grant, or through the invitation
 /// it joined with (before an admin's client admits it).
-async fn reachable_keys(unlocked: &Unlocked, profile: &mut Profile, desk: ObjectId) -> Result<Keyring> {
+async fn reachable_keys(
+    unlocked: &Unlocked,
+    profile: &mut Profile,
+    desk: ObjectId,
+) -> Result<Keyring> {
     let mut ring = match desk_keyring(unlocked, profile, desk).await {
         Ok(ring) => ring,
         // A member waiting for admission cannot read the membership chain yet.
@@ -160,7 +175,11 @@ async fn reachable_keys(unlocked: &Unlocked, profile: &mut Profile, desk: Object
         let secret = InviteSecret::from_bytes(opened[16..32].try_into().expect("32 bytes sealed"));
         match unlocked.api.intake_invite_keys().await {
             Ok(carried) => {
-                for key in intake::open_for_invite(&secret, &invite_id, &unb64("sealed", &carried.sealed)?)? {
+                for key in intake::open_for_invite(
+                    &secret,
+                    &invite_id,
+                    &unb64("sealed", &carried.sealed)?,
+                )? {
                     if ring.get(key.generation()).is_err() {
                         ring.insert(key);
                     }
@@ -188,7 +207,12 @@ pub async fn keys_for_invite(
     let Some(served) = desk(unlocked).await? else {
         return Ok(None);
     };
-    let ring = desk_keyring(unlocked, profile, ObjectId(unhex16("desk_case_id", &served.desk_case_id)?)).await?;
+    let ring = desk_keyring(
+        unlocked,
+        profile,
+        ObjectId(unhex16("desk_case_id", &served.desk_case_id)?),
+    )
+    .await?;
     let keys: Vec<&CompartmentKey> = ring
         .generations()
         .collect::<Vec<_>>()
@@ -198,7 +222,9 @@ pub async fn keys_for_invite(
     if keys.is_empty() {
         return Ok(None);
     }
-    Ok(Some(b64(&intake::seal_for_invite(secret, invite_id, &keys, &mut OsRng))))
+    Ok(Some(b64(&intake::seal_for_invite(
+        secret, invite_id, &keys, &mut OsRng,
+    ))))
 }
 
 /// Who wrote an opened message.
@@ -293,7 +319,11 @@ pub async fn queue(unlocked: &Unlocked, profile: &mut Profile) -> Result<Queue> 
         .generations()
         .collect::<Vec<_>>()
         .into_iter()
-        .filter_map(|g| ring.get(g).ok().map(|k| (g, IntakeKeyPair::derive(&unlocked.org, k))))
+        .filter_map(|g| {
+            ring.get(g)
+                .ok()
+                .map(|k| (g, IntakeKeyPair::derive(&unlocked.org, k)))
+        })
         .collect();
     // A server that hands the public page another key would read every new request.
     if let Some(pair) = pairs.get(&desk.generation)
@@ -305,7 +335,9 @@ pub async fn queue(unlocked: &Unlocked, profile: &mut Profile) -> Result<Queue> 
             desk.generation
         )));
     }
-    let chain = crate::org::verified_chain(&unlocked.api, profile).await.ok();
+    let chain = crate::org::verified_chain(&unlocked.api, profile)
+        .await
+        .ok();
     let mut items = vec![];
     for item in served.items {
         let conversation = unhex16("conversation_id", &item.conversation_id)?;
@@ -321,11 +353,14 @@ pub async fn queue(unlocked: &Unlocked, profile: &mut Profile) -> Result<Queue> 
                 let (author_key, author) = match header.by {
                     SealedBy::Requester => (None, Author::Requester),
                     SealedBy::Staff => {
-                        let key_id = intake::staff_note_author(&sealed).map_err(|e| e.to_string())?;
+                        let key_id =
+                            intake::staff_note_author(&sealed).map_err(|e| e.to_string())?;
                         let (member, _) = chain
                             .as_ref()
                             .and_then(|c| c.author_by_key_id(key_id))
-                            .ok_or_else(|| format!("a staff note signed by key {key_id}, not a member's"))?;
+                            .ok_or_else(|| {
+                            format!("a staff note signed by key {key_id}, not a member's")
+                        })?;
                         (
                             Some(member.author_key()),
                             Author::Staff {
@@ -334,8 +369,9 @@ pub async fn queue(unlocked: &Unlocked, profile: &mut Profile) -> Result<Queue> 
                         )
                     }
                 };
-                let opened = intake::open_sealed(&unlocked.org, &conversation, pair, &sealed, author_key)
-                    .map_err(|e| e.to_string())?;
+                let opened =
+                    intake::open_sealed(&unlocked.org, &conversation, pair, &sealed, author_key)
+                        .map_err(|e| e.to_string())?;
                 Ok(OpenedMessage {
                     seq: entry.seq,
                     at: entry.at,

@@ -6,8 +6,8 @@
 
 mod account;
 pub mod cases;
-pub mod intake;
 mod http;
+pub mod intake;
 mod org;
 mod profile;
 pub mod sync;

@@ -794,8 +794,13 @@ pub async fn create_invite(
         .as_deref()
         .map(|k| unb64("sealed_intake_keys", k))
         .transpose()?;
-    if sealed_intake_keys.as_ref().is_some_and(|k| k.len() > 16 * 1024) {
-        return Err(ApiError::bad_request("sealed_intake_keys is at most 16 KiB"));
+    if sealed_intake_keys
+        .as_ref()
+        .is_some_and(|k| k.len() > 16 * 1024)
+    {
+        return Err(ApiError::bad_request(
+            "sealed_intake_keys is at most 16 KiB",
+        ));
     }
     state.store.create_invite(&invite).await?;
     if let Some(keys) = sealed_intake_keys {

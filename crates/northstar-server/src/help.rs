@@ -74,7 +74,13 @@ impl Messages {
         });
         let found = wanted.and_then(|w| {
             w.split(',')
-                .map(|tag| tag.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+                .map(|tag| {
+                    tag.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .find_map(|tag| {
                     CATALOGUES
                         .iter()
@@ -116,7 +122,11 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The headers every page of the public intake carries.
-fn with_page_headers(status: StatusCode, content_type: &'static str, body: impl IntoResponse) -> Response {
+fn with_page_headers(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl IntoResponse,
+) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -124,8 +134,14 @@ fn with_page_headers(status: StatusCode, content_type: &'static str, body: impl 
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Nothing a requester sees may stay in a cache on a device that can be seized.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -190,7 +206,10 @@ fn request_form(m: &Messages, typed: &Typed) -> String {
         .iter()
         .map(|u| {
             let selected = if typed.urgency == *u { " selected" } else { "" };
-            format!("<option value=\"{u}\"{selected}>{}</option>", m.t(&format!("urgency_{u}")))
+            format!(
+                "<option value=\"{u}\"{selected}>{}</option>",
+                m.t(&format!("urgency_{u}"))
+            )
         })
         .collect();
     format!(
@@ -240,7 +259,11 @@ pub struct LangQuery {
 
 pub async fn show_form(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let m = Messages::pick(q.lang.as_deref(), &headers);
-    let body = format!("<p class=\"lead\">{}</p>\n{}", m.t("lead"), request_form(&m, &Typed::default()));
+    let body = format!(
+        "<p class=\"lead\">{}</p>\n{}",
+        m.t("lead"),
+        request_form(&m, &Typed::default())
+    );
     page(&m, StatusCode::OK, "title", &body)
 }
 
@@ -328,7 +351,10 @@ async fn derive_codename_keys(
 
 async fn org_id(state: &AppState) -> Result<northstar_crypto::OrgId, ApiError> {
     let org = state.store.get_org().await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, "this organization has not opened its help desk yet")
+        ApiError::new(
+            ErrorCode::NotFound,
+            "this organization has not opened its help desk yet",
+        )
     })?;
     Ok(northstar_crypto::OrgId(org.org_id))
 }
@@ -424,11 +450,10 @@ async fn seal_on_receipt(
     let (codename, keys) = derive_codename_keys(state, Codename::generate(&mut OsRng), org).await?;
     let mut conversation_id = [0u8; 16];
     OsRng.fill_bytes(&mut conversation_id);
-    let public: [u8; 32] = desk
-        .public_key
-        .as_slice()
-        .try_into()
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "the stored intake key is not 32 bytes"))?;
+    let public: [u8; 32] =
+        desk.public_key.as_slice().try_into().map_err(|_| {
+            ApiError::new(ErrorCode::Internal, "the stored intake key is not 32 bytes")
+        })?;
     let sealed = intake::seal_request(
         &org,
         desk.generation,
@@ -509,9 +534,17 @@ pub async fn show_return(Query(q): Query<LangQuery>, headers: HeaderMap) -> Resp
 async fn open_conversation(
     state: &AppState,
     typed: &str,
-) -> Result<(Codename, intake::CodenameKeys, northstar_store::IntakeThread, northstar_crypto::OrgId), ApiError> {
-    let codename = Codename::parse(typed)
-        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "codename"))?;
+) -> Result<
+    (
+        Codename,
+        intake::CodenameKeys,
+        northstar_store::IntakeThread,
+        northstar_crypto::OrgId,
+    ),
+    ApiError,
+> {
+    let codename =
+        Codename::parse(typed).map_err(|_| ApiError::new(ErrorCode::BadRequest, "codename"))?;
     let org = org_id(state).await?;
     let (codename, keys) = derive_codename_keys(state, codename, org).await?;
     let thread = thread_for(state, keys.access()).await?;
@@ -520,8 +553,18 @@ async fn open_conversation(
 
 fn codename_error(m: &Messages, e: ApiError) -> Response {
     match e.code {
-        ErrorCode::BadRequest => notice(m, StatusCode::BAD_REQUEST, "return_title", &m.t("error_codename")),
-        ErrorCode::NotFound => notice(m, StatusCode::NOT_FOUND, "return_title", &m.t("return_nothing")),
+        ErrorCode::BadRequest => notice(
+            m,
+            StatusCode::BAD_REQUEST,
+            "return_title",
+            &m.t("error_codename"),
+        ),
+        ErrorCode::NotFound => notice(
+            m,
+            StatusCode::NOT_FOUND,
+            "return_title",
+            &m.t("return_nothing"),
+        ),
         _ => error_page(m, e),
     }
 }
@@ -534,7 +577,12 @@ pub async fn submit_return(
 ) -> Response {
     let Ok(axum::Form(fields)) = form else {
         let m = Messages::pick(None, &headers);
-        return notice(&m, StatusCode::BAD_REQUEST, "return_title", &m.t("error_bad_form"));
+        return notice(
+            &m,
+            StatusCode::BAD_REQUEST,
+            "return_title",
+            &m.t("error_bad_form"),
+        );
     };
     let typed = Typed::from_form(fields);
     let m = Messages::pick(typed.lang.as_deref(), &headers);
@@ -584,15 +632,30 @@ pub async fn submit_message(
 ) -> Response {
     let Ok(axum::Form(fields)) = form else {
         let m = Messages::pick(None, &headers);
-        return notice(&m, StatusCode::BAD_REQUEST, "message_title", &m.t("error_bad_form"));
+        return notice(
+            &m,
+            StatusCode::BAD_REQUEST,
+            "message_title",
+            &m.t("error_bad_form"),
+        );
     };
     let typed = Typed::from_form(fields);
     let m = Messages::pick(typed.lang.as_deref(), &headers);
     if typed.what.trim().is_empty() {
-        return notice(&m, StatusCode::BAD_REQUEST, "message_title", &m.t("error_what_missing"));
+        return notice(
+            &m,
+            StatusCode::BAD_REQUEST,
+            "message_title",
+            &m.t("error_what_missing"),
+        );
     }
     if typed.too_long() {
-        return notice(&m, StatusCode::PAYLOAD_TOO_LARGE, "message_title", &m.t("error_too_long"));
+        return notice(
+            &m,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "message_title",
+            &m.t("error_too_long"),
+        );
     }
     if let Err(e) = state.intake.allow_server_sealing() {
         return error_page(&m, e);
@@ -656,17 +719,26 @@ mod tests {
     fn every_catalogue_has_every_key_of_the_english_one_and_a_direction() {
         let english = &CATALOGUES[0].1;
         for (code, strings) in CATALOGUES.iter() {
-            let missing: Vec<&String> = english.keys().filter(|k| !strings.contains_key(*k)).collect();
+            let missing: Vec<&String> = english
+                .keys()
+                .filter(|k| !strings.contains_key(*k))
+                .collect();
             assert!(missing.is_empty(), "{code} lacks {missing:?}");
             assert!(matches!(strings["dir"].as_str(), "ltr" | "rtl"), "{code}");
         }
-        assert_eq!(CATALOGUES.iter().find(|(c, _)| *c == "ar").unwrap().1["dir"], "rtl");
+        assert_eq!(
+            CATALOGUES.iter().find(|(c, _)| *c == "ar").unwrap().1["dir"],
+            "rtl"
+        );
     }
 
     #[test]
     fn the_language_comes_from_the_query_then_the_browser_then_english() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static("de-DE,ru;q=0.8"));
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de-DE,ru;q=0.8"),
+        );
         assert_eq!(Messages::pick(None, &headers).code, "ru");
         assert_eq!(Messages::pick(Some("ar"), &headers).code, "ar");
         assert_eq!(Messages::pick(Some("xx"), &HeaderMap::new()).code, "en");

@@ -15,7 +15,9 @@ use axum::extract::{Path, State};
 use northstar_core::Role;
 use northstar_crypto::intake::{self, PowError, SealedBy};
 use northstar_protocol::{self as p, ErrorCode};
-use northstar_store::{AccountStatus, ConversationRow, IntakeDeskRow, IntakeThread, MAX_INTAKE_THREADS};
+use northstar_store::{
+    AccountStatus, ConversationRow, IntakeDeskRow, IntakeThread, MAX_INTAKE_THREADS,
+};
 use rand::rngs::OsRng;
 use tokio::sync::Semaphore;
 
@@ -75,7 +77,9 @@ const DESK_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::fmt::Debug for IntakeGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IntakeGuard").field("settings", &self.settings).finish()
+        f.debug_struct("IntakeGuard")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -109,11 +113,17 @@ impl IntakeGuard {
     }
 
     pub(crate) fn allow_new_request(&self) -> ApiResult<()> {
-        self.new_requests.allow("all").then_some(()).ok_or_else(Self::busy)
+        self.new_requests
+            .allow("all")
+            .then_some(())
+            .ok_or_else(Self::busy)
     }
 
     pub(crate) fn allow_server_sealing(&self) -> ApiResult<()> {
-        self.server_sealing.allow("all").then_some(()).ok_or_else(Self::busy)
+        self.server_sealing
+            .allow("all")
+            .then_some(())
+            .ok_or_else(Self::busy)
     }
 
     pub(crate) fn allow_return(&self, access_hash: &[u8; 32]) -> ApiResult<()> {
@@ -128,11 +138,17 @@ impl IntakeGuard {
         let challenge = unb64("pow.challenge", &pow.challenge)?;
         let key = state.purpose_key(POW_PURPOSE);
         let now = now();
-        intake::pow_check(&key, &challenge, pow.nonce, self.settings.pow_bits, now as u64)
-            .map_err(|e| match e {
-                PowError::Expired => ApiError::bad_request(format!("proof of work: {e}")),
-                _ => ApiError::bad_request(format!("proof of work refused: {e}")),
-            })?;
+        intake::pow_check(
+            &key,
+            &challenge,
+            pow.nonce,
+            self.settings.pow_bits,
+            now as u64,
+        )
+        .map_err(|e| match e {
+            PowError::Expired => ApiError::bad_request(format!("proof of work: {e}")),
+            _ => ApiError::bad_request(format!("proof of work refused: {e}")),
+        })?;
         let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
         if spent.len() > 100_000 {
             spent.retain(|_, expires| *expires >= now);
@@ -148,7 +164,12 @@ impl IntakeGuard {
 }
 
 pub(crate) async fn desk(state: &AppState) -> ApiResult<IntakeDeskRow> {
-    let cached = state.intake.desk.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let cached = state
+        .intake
+        .desk
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     if let Some((read_at, desk)) = cached
         && read_at.elapsed() < DESK_CACHE
     {
@@ -192,7 +213,10 @@ pub(crate) fn check_requester_blob(desk: &IntakeDeskRow, sealed: &[u8]) -> ApiRe
 pub async fn config(State(state): State<AppState>) -> ApiResult<axum::Json<p::IntakeConfig>> {
     let desk = desk(&state).await?;
     let org = state.store.get_org().await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::OrgMissing, "no organization exists on this server")
+        ApiError::new(
+            ErrorCode::OrgMissing,
+            "no organization exists on this server",
+        )
     })?;
     let challenge = intake::pow_challenge(
         &state.purpose_key(POW_PURPOSE),
@@ -223,10 +247,18 @@ pub async fn submit(
     let reply_public: [u8; 32] = unb64_array("reply_public", &req.reply_public)?;
     let desk = desk(&state).await?;
     check_requester_blob(&desk, &sealed)?;
-    let _slot = guard.store_slots.acquire().await.map_err(|_| IntakeGuard::busy())?;
+    let _slot = guard
+        .store_slots
+        .acquire()
+        .await
+        .map_err(|_| IntakeGuard::busy())?;
     let referred = match (&req.referral, &req.pow) {
         (Some(code), _) if !code.trim().is_empty() => {
-            if !state.store.use_referral(&intake::referral_hash(code)).await? {
+            if !state
+                .store
+                .use_referral(&intake::referral_hash(code))
+                .await?
+            {
                 return Err(ApiError::bad_request(
                     "referral: this code is unknown or used up (send without it to solve the proof of work instead)",
                 ));
@@ -480,11 +512,20 @@ pub async fn add_note(
     let header = intake::parse_sealed_header(&note)
         .map_err(|e| ApiError::bad_request(format!("note: {e}")))?;
     if header.by != SealedBy::Staff || note.len() > MAX_SEALED_BYTES {
-        return Err(ApiError::bad_request("note: not a staff note, or too large"));
+        return Err(ApiError::bad_request(
+            "note: not a staff note, or too large",
+        ));
     }
-    let reply = req.reply.as_deref().map(|r| unb64("reply", r)).transpose()?;
+    let reply = req
+        .reply
+        .as_deref()
+        .map(|r| unb64("reply", r))
+        .transpose()?;
     if reply.as_ref().is_some_and(|r| r.len() > MAX_SEALED_BYTES) {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, "reply: too large"));
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "reply: too large",
+        ));
     }
     if let Some(status) = req.status.as_deref()
         && !matches!(status, "dismissed" | "opened" | "open")
@@ -527,7 +568,12 @@ pub async fn invite_keys(
     State(state): State<AppState>,
     AuthedAnyStatus(authed): AuthedAnyStatus,
 ) -> ApiResult<axum::Json<p::InviteIntakeKeys>> {
-    let none = || ApiError::new(ErrorCode::NotFound, "this account's invitation carries no intake keys");
+    let none = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "this account's invitation carries no intake keys",
+        )
+    };
     let invite_id = authed.account.invite_id.ok_or_else(none)?;
     let sealed = state
         .store

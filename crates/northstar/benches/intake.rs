@@ -186,7 +186,7 @@ async fn flood(url: &str, seconds: u64) {
             let mut n = 0u64;
             while Instant::now() < until {
                 n += 1;
-                let res = if (n + worker) % 4 == 0 {
+                let res = if (n + worker).is_multiple_of(4) {
                     http.post(format!("{url}/help"))
                         .form(&[("what", "junk <script>x</script>"), ("contact", "nobody")])
                         .send()
@@ -258,7 +258,11 @@ async fn run(full: bool) {
     );
 
     // 2. A staff request's latency while a second process floods the intake.
-    let running = serve(&dir.path().join("flood"), northstar_server::IntakeSettings::default()).await;
+    let running = serve(
+        &dir.path().join("flood"),
+        northstar_server::IntakeSettings::default(),
+    )
+    .await;
     let admin = organization(&running.url, &dir.path().join("profile-2")).await;
     let quiet = staff_latencies(&admin, staff_requests / 4).await;
     let flooder = tokio::process::Command::new(std::env::current_exe().unwrap())
@@ -288,8 +292,14 @@ async fn run(full: bool) {
     );
     // The figures must make sense even when small, so the benchmark cannot rot.
     assert!(accepted > 0.0 && raw > 0.0);
-    assert!(flood_report.contains_key("429"), "the flood met the intake's limits: {flood_report:?}");
-    assert!(!flood_report.keys().any(|s| s.starts_with('5')), "no server error under the flood");
+    assert!(
+        flood_report.contains_key("429"),
+        "the flood met the intake's limits: {flood_report:?}"
+    );
+    assert!(
+        !flood_report.keys().any(|s| s.starts_with('5')),
+        "no server error under the flood"
+    );
 }
 
 /// Sequential staff requests, spread over the flood; milliseconds, sorted.

@@ -8,8 +8,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::cli::{
-    CacheCommand, CaseCommand, Cli, ClientArgs, Command, MemberCommand, OrgCommand,
-    IntakeCommand, SafehouseCommand, ServeArgs, TaskCommand,
+    CacheCommand, CaseCommand, Cli, ClientArgs, Command, IntakeCommand, MemberCommand, OrgCommand,
+    SafehouseCommand, ServeArgs, TaskCommand,
 };
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -25,7 +25,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .await?;
             // Open the help desk at once, so the public page takes requests from the start.
             if let Err(e) = northstar_client::intake::keep_desk(&unlocked, &mut ctx.profile).await {
-                eprintln!("warning: the help desk could not be opened yet ({e}); the next admin command retries");
+                eprintln!(
+                    "warning: the help desk could not be opened yet ({e}); the next admin command retries"
+                );
             }
             out.print(
                 json!({"org": org, "org_id": unlocked.org.to_hex(), "user": user, "account_id": unlocked.account.to_hex(), "fingerprint": words}),
@@ -102,7 +104,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let seconds = valid_for_seconds.unwrap_or(valid_for_hours.saturating_mul(3600));
             let mut ctx = Context_::new(&cli.client)?;
             let unlocked = ctx.unlock().await?;
-            let code = northstar_client::create_invite(&unlocked, &mut ctx.profile, role, seconds).await?;
+            let code =
+                northstar_client::create_invite(&unlocked, &mut ctx.profile, role, seconds).await?;
             out.print(
                 json!({"role": role.name(), "valid_for_seconds": seconds, "code": code}),
                 format!(
@@ -1747,10 +1750,15 @@ impl Context_ {
                 match northstar_client::intake::keep_desk(&unlocked, &mut self.profile).await {
                     Ok(upkeep) => {
                         if upkeep.created {
-                            eprintln!("Opened the help desk: the public page at /help now takes requests.");
+                            eprintln!(
+                                "Opened the help desk: the public page at /help now takes requests."
+                            );
                         }
                         if !upkeep.granted.is_empty() {
-                            eprintln!("Gave the intake desk's key to: {}", upkeep.granted.join(", "));
+                            eprintln!(
+                                "Gave the intake desk's key to: {}",
+                                upkeep.granted.join(", ")
+                            );
                         }
                     }
                     Err(e) => eprintln!("warning: the intake desk: {e}"),
@@ -2113,11 +2121,15 @@ async fn intake_command(command: IntakeCommand, args: &ClientArgs, out: &Output)
                 item.id,
                 item.status,
                 item.path,
-                if item.referred { ", referred by a partner" } else { "" },
+                if item.referred {
+                    ", referred by a partner"
+                } else {
+                    ""
+                },
                 northstar_core::time::format_utc(item.created_at)
             );
             for m in &item.messages {
-                text.push_str("\n");
+                text.push('\n');
                 text.push_str(&describe(m));
             }
             for why in &item.unreadable {
@@ -2141,7 +2153,10 @@ async fn intake_command(command: IntakeCommand, args: &ClientArgs, out: &Output)
             .await?;
             out.print(
                 json!({"id": item.id, "replied": true}),
-                format!("Replied to {}: only the requester's codename opens it.", item.id),
+                format!(
+                    "Replied to {}: only the requester's codename opens it.",
+                    item.id
+                ),
             );
         }
         IntakeCommand::Dismiss { id, reason } => {
@@ -2169,10 +2184,10 @@ async fn intake_command(command: IntakeCommand, args: &ClientArgs, out: &Output)
             if item.status == "opened" {
                 bail!("a case was opened from {} already", item.id);
             }
-            let priority = match item.first("urgency") {
-                Some(u @ ("emergency" | "urgent")) => u,
-                _ => "normal",
-            };
+            let priority = item
+                .first("urgency")
+                .filter(|u| ["emergency", "urgent"].contains(u))
+                .unwrap_or("normal");
             let alias = alias.unwrap_or_else(|| format!("Intake {}", &item.id[..8]));
             let case = new_case(&unlocked, profile, &alias, priority, country.as_deref()).await?;
             for m in &item.messages {
@@ -2211,7 +2226,9 @@ async fn intake_command(command: IntakeCommand, args: &ClientArgs, out: &Output)
             let code = intake::new_referral(&unlocked, uses).await?;
             out.print(
                 json!({"code": code, "uses": uses}),
-                format!("Referral code for {uses} request(s); give it to the partner in person:\n{code}"),
+                format!(
+                    "Referral code for {uses} request(s); give it to the partner in person:\n{code}"
+                ),
             );
         }
     }

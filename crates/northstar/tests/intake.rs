@@ -51,7 +51,10 @@ fn form(client: &reqwest::blocking::Client, url: &str, fields: &[(&str, &str)]) 
 
 /// The codename a result page shows.
 fn codename_in(page: &str) -> String {
-    let start = page.find("<code id=\"help-codename\">").expect("a codename on the page") + 25;
+    let start = page
+        .find("<code id=\"help-codename\">")
+        .expect("a codename on the page")
+        + 25;
     let end = start + page[start..].find("</code>").unwrap();
     page[start..end].to_owned()
 }
@@ -61,7 +64,12 @@ fn item_ids(listed: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["id"].as_str().unwrap().to_owned(), i["path"].as_str().unwrap().to_owned()))
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["path"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -91,19 +99,37 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
         &["--intake-pow-bits", "12"],
     );
     let url = server.url.clone();
-    let (ada, members) = support::org_with(&url, dir.path(), &[("ivy", "intake"), ("bob", "caseworker")]);
+    let (ada, members) = support::org_with(
+        &url,
+        dir.path(),
+        &[("ivy", "intake"), ("bob", "caseworker")],
+    );
     let (ivy, bob) = (&members[0], &members[1]);
     let http = reqwest::blocking::Client::new();
 
     // The page: a strict policy, no cookie, a form that works without script.
     let page = http.get(format!("{url}/help")).send().unwrap();
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert!(page.headers().get("set-cookie").is_none());
     let html = page.text().unwrap();
     assert!(html.contains("<form id=\"help-form\" method=\"post\" action=\"/help\""));
-    assert!(!html.contains("http://") && !html.contains("https://"), "nothing from another origin");
-    let arabic = http.get(format!("{url}/help?lang=ar")).send().unwrap().text().unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from another origin"
+    );
+    let arabic = http
+        .get(format!("{url}/help?lang=ar"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     assert!(arabic.contains("<html lang=\"ar\" dir=\"rtl\">"));
 
     // No JavaScript: the server seals on receipt.
@@ -122,8 +148,14 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
         ],
     );
     assert_eq!(status, 200, "{result}");
-    assert!(result.contains("JavaScript turned off"), "the page says which path was used");
-    assert!(!result.contains("<script>alert"), "what was typed is never echoed as markup");
+    assert!(
+        result.contains("JavaScript turned off"),
+        "the page says which path was used"
+    );
+    assert!(
+        !result.contains("<script>alert"),
+        "what was typed is never echoed as markup"
+    );
     let plain_codename = codename_in(&result);
     assert_eq!(plain_codename.split(' ').count(), intake::CODENAME_WORDS);
 
@@ -132,7 +164,12 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
     let submitted = browser(&["submit", &url, js_marker, artifacts().to_str().unwrap()]);
     let js_codename = submitted["codename"].as_str().unwrap().to_owned();
     assert_eq!(js_codename.split(' ').count(), intake::CODENAME_WORDS);
-    assert!(submitted["path_text"].as_str().unwrap().contains("locked in your browser"));
+    assert!(
+        submitted["path_text"]
+            .as_str()
+            .unwrap()
+            .contains("locked in your browser")
+    );
     assert_eq!(submitted["foreign_requests"], serde_json::json!([]));
     assert_eq!(submitted["console_errors"], serde_json::json!([]));
 
@@ -141,18 +178,43 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
     let items = item_ids(&listed);
     assert_eq!(items.len(), 2, "{listed}");
     let plain_id = items.iter().find(|(_, p)| p == "server").unwrap().0.clone();
-    let js_id = items.iter().find(|(_, p)| p == "browser").unwrap().0.clone();
+    let js_id = items
+        .iter()
+        .find(|(_, p)| p == "browser")
+        .unwrap()
+        .0
+        .clone();
     let shown = ivy.ok(&url, &["intake", "show", &plain_id]);
-    assert!(shown.contains(plain_marker) && shown.contains("Grozny"), "{shown}");
-    assert!(shown.contains("<script>alert(1)</script>"), "markup is shown as the text it is");
-    assert!(!shown.contains('\u{1b}'), "terminal escapes are shown, not obeyed");
-    assert!(ivy.ok(&url, &["intake", "show", &js_id]).contains(js_marker));
+    assert!(
+        shown.contains(plain_marker) && shown.contains("Grozny"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("<script>alert(1)</script>"),
+        "markup is shown as the text it is"
+    );
+    assert!(
+        !shown.contains('\u{1b}'),
+        "terminal escapes are shown, not obeyed"
+    );
+    assert!(
+        ivy.ok(&url, &["intake", "show", &js_id])
+            .contains(js_marker)
+    );
     // A caseworker is not on the intake team.
     let refused = bob.fails(&url, &["intake", "list"]);
     assert!(refused.contains("intake officers and admins"), "{refused}");
 
     // Replies: only the codename opens them.
-    ivy.ok(&url, &["intake", "reply", &plain_id, "ZQXREPLYPLAIN we will call at nine"]);
+    ivy.ok(
+        &url,
+        &[
+            "intake",
+            "reply",
+            &plain_id,
+            "ZQXREPLYPLAIN we will call at nine",
+        ],
+    );
     ivy.ok(&url, &["intake", "reply", &js_id, "ZQXREPLYJS we read you"]);
     let (status, back) = form(
         &http,
@@ -164,18 +226,36 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
     assert!(!back.contains("ZQXREPLYJS"));
     let read = browser(&["read", &url, &js_codename, artifacts().to_str().unwrap()]);
     let replies = read["replies"].to_string();
-    assert!(replies.contains("ZQXREPLYJS we read you") && !replies.contains("ZQXREPLYPLAIN"), "{read}");
+    assert!(
+        replies.contains("ZQXREPLYJS we read you") && !replies.contains("ZQXREPLYPLAIN"),
+        "{read}"
+    );
 
     // A wrong codename and one never issued get the same answer.
     let words = intake::Codename::generate(&mut rand::rngs::OsRng);
-    let (s1, wrong) = form(&http, &format!("{url}/help/return"), &[("codename", words.expose())]);
-    let mut near = plain_codename.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    let (s1, wrong) = form(
+        &http,
+        &format!("{url}/help/return"),
+        &[("codename", words.expose())],
+    );
+    let mut near = plain_codename
+        .split(' ')
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
     near.swap(0, 1);
-    let (s2, swapped) = form(&http, &format!("{url}/help/return"), &[("codename", &near.join(" "))]);
+    let (s2, swapped) = form(
+        &http,
+        &format!("{url}/help/return"),
+        &[("codename", &near.join(" "))],
+    );
     assert_eq!((s1, s2), (404, 404));
     assert_eq!(wrong, swapped);
     assert!(wrong.contains("Nothing was found for this codename"));
-    let (s3, garbled) = form(&http, &format!("{url}/help/return"), &[("codename", "<b>x</b>")]);
+    let (s3, garbled) = form(
+        &http,
+        &format!("{url}/help/return"),
+        &[("codename", "<b>x</b>")],
+    );
     assert_eq!(s3, 400);
     assert!(garbled.contains("7 or 8 words") && !garbled.contains("<b>x</b>"));
 
@@ -183,18 +263,36 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
     let (status, sent) = form(
         &http,
         &format!("{url}/help/message"),
-        &[("codename", &plain_codename), ("what", "ZQXFOLLOWUP I moved to the north")],
+        &[
+            ("codename", &plain_codename),
+            ("what", "ZQXFOLLOWUP I moved to the north"),
+        ],
     );
     assert_eq!(status, 200, "{sent}");
-    assert!(ivy.ok(&url, &["intake", "show", &plain_id]).contains("ZQXFOLLOWUP"));
+    assert!(
+        ivy.ok(&url, &["intake", "show", &plain_id])
+            .contains("ZQXFOLLOWUP")
+    );
 
     // A case from a request: the conversation moves into its messages.
-    let opened = ivy.json(&url, &["intake", "open-case", &plain_id, "--alias", "Marten"]);
+    let opened = ivy.json(
+        &url,
+        &["intake", "open-case", &plain_id, "--alias", "Marten"],
+    );
     let case = opened["case_id"].as_str().unwrap();
     let case_text = ivy.ok(&url, &["case", "show", case]);
-    assert!(case_text.contains(plain_marker) && case_text.contains("ZQXFOLLOWUP"), "{case_text}");
-    assert!(case_text.contains("emergency"), "priority follows the stated urgency");
-    ivy.ok(&url, &["intake", "dismiss", &js_id, "--reason", "duplicate"]);
+    assert!(
+        case_text.contains(plain_marker) && case_text.contains("ZQXFOLLOWUP"),
+        "{case_text}"
+    );
+    assert!(
+        case_text.contains("emergency"),
+        "priority follows the stated urgency"
+    );
+    ivy.ok(
+        &url,
+        &["intake", "dismiss", &js_id, "--reason", "duplicate"],
+    );
     assert!(item_ids(&ivy.json(&url, &["intake", "list"])).is_empty());
     let everything = ivy.json(&url, &["intake", "list", "--all"]);
     let statuses: Vec<&str> = everything["items"]
@@ -208,12 +306,22 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
     assert!(history.contains("ivy dismissed it: duplicate"), "{history}");
 
     // The server at rest (database, log) holds none of it in the clear.
-    for marker in [plain_marker, js_marker, "ZQXREPLYPLAIN", "ZQXREPLYJS", "ZQXFOLLOWUP", "Grozny"] {
+    for marker in [
+        plain_marker,
+        js_marker,
+        "ZQXREPLYPLAIN",
+        "ZQXREPLYJS",
+        "ZQXFOLLOWUP",
+        "Grozny",
+    ] {
         scan_for(marker, &[&server.data_dir], &[&server.log]);
     }
     for word in plain_codename.split(' ').chain(js_codename.split(' ')) {
         let log = std::fs::read_to_string(&server.log).unwrap();
-        assert!(!log.contains(&plain_codename) && !log.contains(&js_codename), "{word}");
+        assert!(
+            !log.contains(&plain_codename) && !log.contains(&js_codename),
+            "{word}"
+        );
     }
 }
 
@@ -247,7 +355,9 @@ fn sealed_request(url: &str, text: &str) -> Sealed {
         &mut rand::rngs::OsRng,
     )
     .unwrap();
-    let challenge = b64.decode(config["pow_challenge"].as_str().unwrap()).unwrap();
+    let challenge = b64
+        .decode(config["pow_challenge"].as_str().unwrap())
+        .unwrap();
     let nonce = intake::pow_solve(&challenge, config["pow_bits"].as_u64().unwrap() as u8);
     Sealed {
         body: serde_json::json!({
@@ -295,7 +405,10 @@ fn hostile_submissions_get_clear_errors_and_change_nothing() {
     replayed["pow"] = good.body["pow"].clone();
     let (status, err) = post_json(&url, &replayed);
     assert_eq!(status, 400);
-    assert!(err["message"].as_str().unwrap().contains("already used"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("already used"),
+        "{err}"
+    );
     // A forged challenge, a wrong nonce, no proof at all, a missing field, bad base64.
     let mut forged = sealed_request(&url, "x").body;
     forged["pow"]["challenge"] = serde_json::json!("AAAA");
@@ -318,7 +431,10 @@ fn hostile_submissions_get_clear_errors_and_change_nothing() {
     ] {
         let (status, err) = post_json(&url, &body);
         assert_eq!(status, 400, "{name}: {err}");
-        assert!(!err["message"].as_str().unwrap_or("").is_empty(), "{name}: a clear message");
+        assert!(
+            !err["message"].as_str().unwrap_or("").is_empty(),
+            "{name}: a clear message"
+        );
     }
     // A wrong nonce meets the difficulty by chance once in 2^10 tries.
     let (status, _) = post_json(&url, &lazy);
@@ -331,13 +447,22 @@ fn hostile_submissions_get_clear_errors_and_change_nothing() {
     referred.as_object_mut().unwrap().remove("pow");
     referred["referral"] = serde_json::json!(code.to_lowercase());
     let (status, ok) = post_json(&url, &referred);
-    assert_eq!((status, ok["referred"].clone()), (200, serde_json::json!(true)), "{ok}");
+    assert_eq!(
+        (status, ok["referred"].clone()),
+        (200, serde_json::json!(true)),
+        "{ok}"
+    );
     let mut again = sealed_request(&url, "again").body;
     again.as_object_mut().unwrap().remove("pow");
     again["referral"] = serde_json::json!(code);
     let (status, err) = post_json(&url, &again);
     assert_eq!(status, 400);
-    assert!(err["message"].as_str().unwrap().contains("unknown or used up"));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown or used up")
+    );
     assert_eq!(queue_len(), after_lazy + 1);
 
     // A huge body, a form with invalid UTF-8 and a form with nothing in it.
@@ -363,7 +488,10 @@ fn hostile_submissions_get_clear_errors_and_change_nothing() {
     );
     let (status, empty) = form(&http, &format!("{url}/help"), &[("lang", "ru")]);
     assert_eq!(status, 400);
-    assert!(empty.contains("Пожалуйста, расскажите"), "the error is in the requester's language");
+    assert!(
+        empty.contains("Пожалуйста, расскажите"),
+        "the error is in the requester's language"
+    );
 
     // A flood: the intake says it is busy, and staff work goes on.
     let mut busy = 0;
