@@ -1,6 +1,6 @@
 //! The intake queue, from the staff side. The organization's *intake desk* is
 //! an object with one compartment (`messages`) whose keys derive the intake key
-//! (crypto §23): intake officers and admins hold it by ordinary grants, and a
+//! (docs/crypto.md §24): intake officers and admins hold it by ordinary grants, and a
 //! new officer's invitation carries it sealed under the invitation's secret.
 //! Every admin's client keeps the desk in order: it creates it, grants it to
 //! every intake officer and admin, and publishes the newest public key.

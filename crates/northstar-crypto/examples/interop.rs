@@ -14,6 +14,20 @@
 //! - `{"op":"open-grant","grant","org_id","object_id","compartment",
 //!   "recipient":{"signing_seed","agreement_secret"},"granter":{"signing","agreement"}}`
 //!   → `{"key","generation"}`
+//! - `{"op":"intake-seal","org_id","conversation_id","generation","desk_key","plaintext",
+//!   "author"?:{"signing_seed","agreement_secret"}}` → `{"sealed","intake_public"}`
+//!   (a requester's message; with an author, a staff note signed by that author)
+//! - `{"op":"intake-open","org_id","conversation_id","generation","desk_key","sealed",
+//!   "author"?:{"signing","agreement"}}` → `{"by","author","plaintext"}`
+//!   (`by` is "requester" or "staff"; `author` the signing key id of a staff note, else null)
+//! - `{"op":"intake-codename-keys","codename","org_id"}`
+//!   → `{"codename","access","access_hash","reply_public"}` (`codename` as Rust reads it back)
+//! - `{"op":"intake-reply-seal","org_id","conversation_id","codename","plaintext"}`
+//!   → `{"reply","reply_public"}`
+//! - `{"op":"intake-reply-open","org_id","conversation_id","codename","reply"}` → `{"plaintext"}`
+//!
+//! The intake ops take the intake desk's compartment key and the codename itself, not
+//! the keys they derive, so the derivations are checked along with the formats.
 //!
 //! Any failure prints `{"error": code, "message": text}` and exits with status 1.
 #![allow(clippy::print_stdout)]
@@ -23,6 +37,10 @@ use std::io::Read;
 use northstar_core::Compartment;
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, open_record, seal_record};
 use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant, seal_grant};
+use northstar_crypto::intake::{
+    Codename, CodenameKeys, IntakeKeyPair, SealedBy, access_hash, codename_keys, open_sealed,
+    seal_reply, seal_request, seal_staff_note,
+};
 use northstar_crypto::identity::{AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys};
 use northstar_crypto::sig::SigningSecret;
 use northstar_crypto::{CryptoError, ObjectId, OrgId, RecordId};
@@ -64,6 +82,26 @@ fn public_keys(v: &Value) -> MemberPublicKeys {
 }
 fn author_key(v: &Value) -> Result<AuthorKey, CryptoError> {
     AuthorKey::new(public_keys(v)).map_err(CryptoError::WeakPublicKey)
+}
+
+fn text<'a>(v: &'a Value, field: &str) -> &'a str {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("missing {field}"))
+}
+/// The intake key pair that the request's desk key (`generation`, `desk_key`) derives for `org_id`.
+fn intake_keys(v: &Value) -> IntakeKeyPair {
+    IntakeKeyPair::derive(
+        &OrgId(arr(v, "org_id")),
+        &CompartmentKey::from_bytes(num(v, "generation") as u32, arr(v, "desk_key")),
+    )
+}
+/// The keys of the request's `codename`, read as a person would type it back.
+fn keys_of_codename(v: &Value) -> Result<CodenameKeys, CryptoError> {
+    Ok(codename_keys(
+        &Codename::parse(text(v, "codename"))?,
+        &OrgId(arr(v, "org_id")),
+    ))
 }
 
 fn handle(req: &Value) -> Result<Value, CryptoError> {
@@ -159,6 +197,79 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
                 &author_key(&req["granter"])?,
             )?;
             Ok(json!({"key": hex::encode(key.expose_for_cache()), "generation": key.generation()}))
+        }
+        "intake-seal" => {
+            let org = OrgId(arr(req, "org_id"));
+            let keys = intake_keys(req);
+            let conversation = arr(req, "conversation_id");
+            let plaintext = hx(req, "plaintext");
+            let sealed = if req["author"].is_null() {
+                seal_request(
+                    &org,
+                    keys.generation(),
+                    &keys.public_key(),
+                    &conversation,
+                    &plaintext,
+                    &mut OsRng,
+                )?
+            } else {
+                seal_staff_note(
+                    &org,
+                    keys.generation(),
+                    &keys.public_key(),
+                    &conversation,
+                    &plaintext,
+                    &secret_keys(&req["author"]),
+                    &mut OsRng,
+                )?
+            };
+            Ok(json!({"sealed": hex::encode(sealed), "intake_public": hex::encode(keys.public_key())}))
+        }
+        "intake-open" => {
+            let author = if req["author"].is_null() {
+                None
+            } else {
+                Some(author_key(&req["author"])?)
+            };
+            let opened = open_sealed(
+                &OrgId(arr(req, "org_id")),
+                &arr(req, "conversation_id"),
+                &intake_keys(req),
+                &hx(req, "sealed"),
+                author.as_ref(),
+            )?;
+            let by = match opened.by {
+                SealedBy::Requester => "requester",
+                SealedBy::Staff => "staff",
+            };
+            Ok(json!({"by": by, "author": opened.author.map(|id| id.to_hex()),
+                      "plaintext": hex::encode(&*opened.plaintext)}))
+        }
+        "intake-codename-keys" => {
+            let codename = Codename::parse(text(req, "codename"))?;
+            let keys = codename_keys(&codename, &OrgId(arr(req, "org_id")));
+            Ok(json!({"codename": codename.expose(), "access": hex::encode(keys.access()),
+                      "access_hash": hex::encode(access_hash(keys.access())),
+                      "reply_public": hex::encode(keys.reply_public())}))
+        }
+        "intake-reply-seal" => {
+            let keys = keys_of_codename(req)?;
+            let reply = seal_reply(
+                &OrgId(arr(req, "org_id")),
+                &arr(req, "conversation_id"),
+                &keys.reply_public(),
+                &hx(req, "plaintext"),
+                &mut OsRng,
+            )?;
+            Ok(json!({"reply": hex::encode(reply), "reply_public": hex::encode(keys.reply_public())}))
+        }
+        "intake-reply-open" => {
+            let plaintext = keys_of_codename(req)?.open_reply(
+                &OrgId(arr(req, "org_id")),
+                &arr(req, "conversation_id"),
+                &hx(req, "reply"),
+            )?;
+            Ok(json!({"plaintext": hex::encode(&*plaintext)}))
         }
         other => panic!("unknown op {other:?}"),
     }

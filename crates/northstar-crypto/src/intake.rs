@@ -5,7 +5,7 @@
 //! The intake key of generation `g` is an X25519 key pair derived (RFC 9180
 //! `DeriveKeyPair`) from HKDF(compartment key, "northstar/v1/intake/keypair", org):
 //! the compartment keys of the organization's *intake desk* are handed to the intake
-//! team with ordinary grants (crypto §5), so sharing and rotation need no new format.
+//! team with ordinary grants (docs/crypto.md §24), so sharing and rotation need no new format.
 //!
 //! Sealed to the intake team (`"NSIN" | 0x01 | kind u8 | generation u32 | enc 32 | ct`):
 //! HPKE base mode, suite 1 as grants, `info = "northstar/v1/intake/seal" ‖ org ‖

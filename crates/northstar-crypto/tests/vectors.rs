@@ -804,7 +804,7 @@ fn gen_intake() -> Value {
     let challenge = pow_challenge(&pow_key, 1_900_000_000, &mut rng);
     let nonce = pow_solve(&challenge, 12);
     json!({
-        "about": "Intake (crypto §23): the intake key from the desk key, codename keys (Argon2id m=19456 t=2 p=1), a request and a signed staff note sealed to the intake key, a reply sealed to the codename, a proof of work.",
+        "about": "Intake (crypto §24): the intake key from the desk key, codename keys (Argon2id m=19456 t=2 p=1), a request and a signed staff note sealed to the intake key, a reply sealed to the codename, a proof of work.",
         "org": h(org.as_bytes()),
         "desk_key": {"generation": 2, "key": h(desk_key)},
         "intake_public": h(keys.public_key()),

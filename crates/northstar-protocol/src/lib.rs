@@ -664,6 +664,6 @@ pub struct CreateReferral {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InviteIntakeKeys {
     pub invite_id: String,
-    /// The desk keys sealed under the invitation's secret (crypto §23).
+    /// The desk keys sealed under the invitation's secret (docs/crypto.md §24).
     pub sealed: String,
 }
