@@ -37,11 +37,11 @@ use std::io::Read;
 use northstar_core::Compartment;
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, open_record, seal_record};
 use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant, seal_grant};
+use northstar_crypto::identity::{AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys};
 use northstar_crypto::intake::{
     Codename, CodenameKeys, IntakeKeyPair, SealedBy, access_hash, codename_keys, open_sealed,
     seal_reply, seal_request, seal_staff_note,
 };
-use northstar_crypto::identity::{AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys};
 use northstar_crypto::sig::SigningSecret;
 use northstar_crypto::{CryptoError, ObjectId, OrgId, RecordId};
 use rand::rngs::OsRng;
@@ -223,7 +223,9 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
                     &mut OsRng,
                 )?
             };
-            Ok(json!({"sealed": hex::encode(sealed), "intake_public": hex::encode(keys.public_key())}))
+            Ok(
+                json!({"sealed": hex::encode(sealed), "intake_public": hex::encode(keys.public_key())}),
+            )
         }
         "intake-open" => {
             let author = if req["author"].is_null() {
@@ -242,15 +244,19 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
                 SealedBy::Requester => "requester",
                 SealedBy::Staff => "staff",
             };
-            Ok(json!({"by": by, "author": opened.author.map(|id| id.to_hex()),
-                      "plaintext": hex::encode(&*opened.plaintext)}))
+            Ok(
+                json!({"by": by, "author": opened.author.map(|id| id.to_hex()),
+                      "plaintext": hex::encode(&*opened.plaintext)}),
+            )
         }
         "intake-codename-keys" => {
             let codename = Codename::parse(text(req, "codename"))?;
             let keys = codename_keys(&codename, &OrgId(arr(req, "org_id")));
-            Ok(json!({"codename": codename.expose(), "access": hex::encode(keys.access()),
+            Ok(
+                json!({"codename": codename.expose(), "access": hex::encode(keys.access()),
                       "access_hash": hex::encode(access_hash(keys.access())),
-                      "reply_public": hex::encode(keys.reply_public())}))
+                      "reply_public": hex::encode(keys.reply_public())}),
+            )
         }
         "intake-reply-seal" => {
             let keys = keys_of_codename(req)?;
@@ -261,7 +267,9 @@ fn handle(req: &Value) -> Result<Value, CryptoError> {
                 &hx(req, "plaintext"),
                 &mut OsRng,
             )?;
-            Ok(json!({"reply": hex::encode(reply), "reply_public": hex::encode(keys.reply_public())}))
+            Ok(
+                json!({"reply": hex::encode(reply), "reply_public": hex::encode(keys.reply_public())}),
+            )
         }
         "intake-reply-open" => {
             let plaintext = keys_of_codename(req)?.open_reply(

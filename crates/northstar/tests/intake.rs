@@ -505,3 +505,65 @@ fn hostile_submissions_get_clear_errors_and_change_nothing() {
     ada.ok(&url, &["intake", "list"]);
     ada.ok(&url, &["whoami"]);
 }
+
+#[test]
+fn removing_an_intake_officer_rotates_the_desk_and_the_team_reads_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_args(
+        dir.path(),
+        "s",
+        &Backend::Sqlite,
+        None,
+        &["--intake-pow-bits", "6"],
+    );
+    let url = server.url.clone();
+    let (ada, members) =
+        support::org_with(&url, dir.path(), &[("ivy", "intake"), ("ivan", "intake")]);
+    let (ivy, ivan) = (&members[0], &members[1]);
+    let config = |url: &str| -> serde_json::Value {
+        reqwest::blocking::get(format!("{url}/api/intake/config"))
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let before = config(&url);
+    let (status, _) = post_json(&url, &sealed_request(&url, "ZQXBEFORE").body);
+    assert_eq!(status, 200);
+    assert!(
+        ivy.ok(
+            &url,
+            &[
+                "intake",
+                "show",
+                &item_ids(&ivy.json(&url, &["intake", "list"]))[0].0
+            ]
+        )
+        .contains("ZQXBEFORE")
+    );
+
+    ada.ok(&url, &["member", "remove", "ivy"]);
+    let after = config(&url);
+    assert_eq!(
+        after["generation"].as_u64(),
+        Some(before["generation"].as_u64().unwrap() + 1)
+    );
+    assert_ne!(
+        after["public_key"], before["public_key"],
+        "a new intake key for new requests"
+    );
+    let (status, _) = post_json(&url, &sealed_request(&url, "ZQXAFTER").body);
+    assert_eq!(status, 200);
+
+    // The officer who stays reads the old request and the new one; the removed one, nothing.
+    let listed = ivan.json(&url, &["intake", "list"]);
+    let texts: Vec<String> = item_ids(&listed)
+        .iter()
+        .map(|(id, _)| ivan.ok(&url, &["intake", "show", id]))
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("ZQXBEFORE"))
+            && texts.iter().any(|t| t.contains("ZQXAFTER")),
+        "{texts:?}"
+    );
+    ivy.fails(&url, &["intake", "list"]);
+}
