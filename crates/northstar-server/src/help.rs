@@ -149,6 +149,11 @@ fn with_page_headers(
 }
 
 fn page(m: &Messages, status: StatusCode, title_key: &str, body: &str) -> Response {
+    page_at(m, status, title_key, body, "/help")
+}
+
+/// A page whose language links lead back to `here` (`/help` or `/help/return`).
+fn page_at(m: &Messages, status: StatusCode, title_key: &str, body: &str, here: &str) -> Response {
     let languages: String = CATALOGUES
         .iter()
         .map(|(code, strings)| {
@@ -156,7 +161,7 @@ fn page(m: &Messages, status: StatusCode, title_key: &str, body: &str) -> Respon
             if *code == m.code {
                 format!("<li><span aria-current=\"true\">{name}</span></li>")
             } else {
-                format!("<li><a href=\"/help?lang={code}\" hreflang=\"{code}\" lang=\"{code}\">{name}</a></li>")
+                format!("<li><a href=\"{here}?lang={code}\" hreflang=\"{code}\" lang=\"{code}\">{name}</a></li>")
             }
         })
         .collect();
@@ -526,7 +531,13 @@ fn message_form(m: &Messages, codename: &str, hidden: bool) -> String {
 
 pub async fn show_return(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let m = Messages::pick(q.lang.as_deref(), &headers);
-    page(&m, StatusCode::OK, "return_title", &return_form(&m))
+    page_at(
+        &m,
+        StatusCode::OK,
+        "return_title",
+        &return_form(&m),
+        "/help/return",
+    )
 }
 
 /// The conversation a typed codename opens, with the codename's keys. Every

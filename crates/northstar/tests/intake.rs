@@ -131,6 +131,11 @@ fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
         .text()
         .unwrap();
     assert!(arabic.contains("<html lang=\"ar\" dir=\"rtl\">"));
+    // In Chromium at phone width, in every language, with and without JavaScript:
+    // no sideways scrolling, no tiny text, the right direction, and axe finds no
+    // serious or critical violation.
+    let checked = browser(&["check", &url, artifacts().to_str().unwrap()]);
+    assert_eq!(checked["pages"], 6, "{checked}");
 
     // No JavaScript: the server seals on receipt.
     let plain_marker = "ZQXPLAINPATH";
