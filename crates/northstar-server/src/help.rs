@@ -18,13 +18,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use northstar_crypto::intake::{self, Codename};
 use northstar_protocol::ErrorCode;
-use northstar_store::ConversationRow;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
-use crate::intake::{check_requester_blob, desk, requester_messages, thread_for};
+use crate::intake::{
+    check_requester_blob, desk, requester_messages, start_conversation, thread_for,
+};
 use crate::state::{AppState, now};
 
 /// `default-src 'none'` and nothing else from anywhere but this origin.
@@ -379,18 +380,37 @@ fn error_page(m: &Messages, e: ApiError) -> Response {
     notice(m, status, "title", &m.t(key))
 }
 
+/// What a form post typed, and the language to answer in; or the page saying
+/// the form could not be read.
+fn read_form(
+    form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
+    headers: &HeaderMap,
+    title_key: &str,
+) -> Result<(Typed, Messages), Box<Response>> {
+    let Ok(axum::Form(fields)) = form else {
+        let m = Messages::pick(None, headers);
+        return Err(Box::new(notice(
+            &m,
+            StatusCode::BAD_REQUEST,
+            title_key,
+            &m.t("error_bad_form"),
+        )));
+    };
+    let typed = Typed::from_form(fields);
+    let m = Messages::pick(typed.lang.as_deref(), headers);
+    Ok((typed, m))
+}
+
 /// The no-JavaScript path: seal what was typed, here, in memory.
 pub async fn submit_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Ok(axum::Form(fields)) = form else {
-        let m = Messages::pick(None, &headers);
-        return notice(&m, StatusCode::BAD_REQUEST, "title", &m.t("error_bad_form"));
+    let (typed, m) = match read_form(form, &headers, "title") {
+        Ok(read) => read,
+        Err(refused) => return *refused,
     };
-    let typed = Typed::from_form(fields);
-    let m = Messages::pick(typed.lang.as_deref(), &headers);
     if typed.too_long() {
         let body = format!(
             "<p class=\"notice\" role=\"alert\">{}</p>\n{}",
@@ -474,23 +494,16 @@ async fn seal_on_receipt(
             .store
             .use_referral(&intake::referral_hash(&typed.referral))
             .await?;
-    let at = now();
-    state
-        .store
-        .create_conversation(
-            &ConversationRow {
-                conversation_id,
-                access_hash: intake::access_hash(keys.access()),
-                reply_public: keys.reply_public().to_vec(),
-                path: "server".into(),
-                referred,
-                status: "open".into(),
-                created_at: at,
-                updated_at: at,
-            },
-            &sealed,
-        )
-        .await?;
+    start_conversation(
+        state,
+        conversation_id,
+        intake::access_hash(keys.access()),
+        keys.reply_public(),
+        "server",
+        referred,
+        &sealed,
+    )
+    .await?;
     Ok((codename, !typed.referral.is_empty() && !referred))
 }
 
@@ -586,17 +599,10 @@ pub async fn submit_return(
     headers: HeaderMap,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Ok(axum::Form(fields)) = form else {
-        let m = Messages::pick(None, &headers);
-        return notice(
-            &m,
-            StatusCode::BAD_REQUEST,
-            "return_title",
-            &m.t("error_bad_form"),
-        );
+    let (typed, m) = match read_form(form, &headers, "return_title") {
+        Ok(read) => read,
+        Err(refused) => return *refused,
     };
-    let typed = Typed::from_form(fields);
-    let m = Messages::pick(typed.lang.as_deref(), &headers);
     let (codename, keys, thread, org) = match open_conversation(&state, &typed.codename).await {
         Ok(found) => found,
         Err(e) => return codename_error(&m, e),
@@ -641,17 +647,10 @@ pub async fn submit_message(
     headers: HeaderMap,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Ok(axum::Form(fields)) = form else {
-        let m = Messages::pick(None, &headers);
-        return notice(
-            &m,
-            StatusCode::BAD_REQUEST,
-            "message_title",
-            &m.t("error_bad_form"),
-        );
+    let (typed, m) = match read_form(form, &headers, "message_title") {
+        Ok(read) => read,
+        Err(refused) => return *refused,
     };
-    let typed = Typed::from_form(fields);
-    let m = Messages::pick(typed.lang.as_deref(), &headers);
     if typed.what.trim().is_empty() {
         return notice(
             &m,

@@ -275,30 +275,16 @@ pub async fn submit(
             ));
         }
     };
-    let at = now();
-    state
-        .store
-        .create_conversation(
-            &ConversationRow {
-                conversation_id,
-                access_hash,
-                reply_public: reply_public.to_vec(),
-                path: "browser".into(),
-                referred,
-                status: "open".into(),
-                created_at: at,
-                updated_at: at,
-            },
-            &sealed,
-        )
-        .await
-        .map_err(|e| match e {
-            northstar_store::StoreError::Duplicate => ApiError::new(
-                ErrorCode::Conflict,
-                "this conversation or codename exists already: start again for a new codename",
-            ),
-            other => other.into(),
-        })?;
+    start_conversation(
+        &state,
+        conversation_id,
+        access_hash,
+        reply_public,
+        "browser",
+        referred,
+        &sealed,
+    )
+    .await?;
     Ok(axum::Json(p::IntakeAccepted {
         conversation_id: req.conversation_id.to_lowercase(),
         referred,
@@ -328,6 +314,42 @@ pub(crate) async fn thread_for(state: &AppState, access: &[u8; 32]) -> ApiResult
         .intake_thread_by_access(&access_hash)
         .await?
         .ok_or_else(nothing_found)
+}
+
+/// Store a new conversation with its first sealed message.
+pub(crate) async fn start_conversation(
+    state: &AppState,
+    conversation_id: [u8; 16],
+    access_hash: [u8; 32],
+    reply_public: [u8; 32],
+    path: &str,
+    referred: bool,
+    sealed: &[u8],
+) -> ApiResult<()> {
+    let at = now();
+    state
+        .store
+        .create_conversation(
+            &ConversationRow {
+                conversation_id,
+                access_hash,
+                reply_public: reply_public.to_vec(),
+                path: path.to_owned(),
+                referred,
+                status: "open".into(),
+                created_at: at,
+                updated_at: at,
+            },
+            sealed,
+        )
+        .await
+        .map_err(|e| match e {
+            northstar_store::StoreError::Duplicate => ApiError::new(
+                ErrorCode::Conflict,
+                "this conversation or codename exists already: start again for a new codename",
+            ),
+            other => other.into(),
+        })
 }
 
 pub(crate) fn requester_messages(thread: &IntakeThread) -> u32 {

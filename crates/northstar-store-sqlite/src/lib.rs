@@ -235,52 +235,41 @@ async fn intake_blobs_into(
     limit: Option<i64>,
 ) -> Result<Vec<IntakeThread>, StoreError> {
     const WHAT: &str = "reading intake messages";
-    let mut threads: Vec<IntakeThread> = conversations
-        .into_iter()
-        .map(|conversation| IntakeThread {
-            conversation,
-            entries: vec![],
-            replies: vec![],
-        })
-        .collect();
-    let index: std::collections::HashMap<Id, usize> = threads
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.conversation.conversation_id, i))
-        .collect();
+    let mut tables = vec![];
     for table in ["intake_entries", "intake_replies"] {
-        let sql = format!(
+        let statement = format!(
             "SELECT conversation_id, seq, sealed, created_at FROM {table} {filter} \
              ORDER BY conversation_id, seq"
         );
         // `table` and `filter` are constants of this file, never input.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        query = match (limit, threads.first()) {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+        query = match (limit, conversations.first()) {
             (Some(limit), _) => query.bind(limit),
-            (None, Some(only)) => query.bind(only.conversation.conversation_id.to_vec()),
-            (None, None) => return Ok(threads),
+            (None, Some(only)) => query.bind(only.conversation_id.to_vec()),
+            (None, None) => return Ok(vec![]),
         };
-        for row in query
+        let rows = query
             .fetch_all(&mut **tx)
             .await
             .map_err(|e| sql_error(WHAT, &e))?
-        {
-            let id = id_from(get(&row, "conversation_id")?, "conversation id")?;
-            // A conversation that moved into the window since the first read is not listed.
-            let Some(&i) = index.get(&id) else { continue };
-            let blob = IntakeBlobRow {
-                seq: u32::try_from(get::<i64>(&row, "seq")?).map_err(|_| corrupt("intake seq"))?,
-                sealed: get(&row, "sealed")?,
-                created_at: get(&row, "created_at")?,
-            };
-            if table == "intake_entries" {
-                threads[i].entries.push(blob);
-            } else {
-                threads[i].replies.push(blob);
-            }
-        }
+            .iter()
+            .map(|row| {
+                Ok((
+                    id_from(get(row, "conversation_id")?, "conversation id")?,
+                    IntakeBlobRow {
+                        seq: u32::try_from(get::<i64>(row, "seq")?)
+                            .map_err(|_| corrupt("intake seq"))?,
+                        sealed: get(row, "sealed")?,
+                        created_at: get(row, "created_at")?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tables.push(rows);
     }
-    Ok(threads)
+    let replies = tables.pop().unwrap_or_default();
+    let entries = tables.pop().unwrap_or_default();
+    Ok(IntakeThread::assemble(conversations, entries, replies))
 }
 
 macro_rules! select_account {

@@ -323,6 +323,42 @@ pub struct IntakeThread {
     pub replies: Vec<IntakeBlobRow>,
 }
 
+impl IntakeThread {
+    /// Group rows a backend read into threads, in the order of `conversations`;
+    /// rows of conversations not listed are dropped (one that became active
+    /// between two reads of a listing).
+    pub fn assemble(
+        conversations: Vec<ConversationRow>,
+        entries: Vec<(Id, IntakeBlobRow)>,
+        replies: Vec<(Id, IntakeBlobRow)>,
+    ) -> Vec<IntakeThread> {
+        let mut threads: Vec<IntakeThread> = conversations
+            .into_iter()
+            .map(|conversation| IntakeThread {
+                conversation,
+                entries: vec![],
+                replies: vec![],
+            })
+            .collect();
+        let index: std::collections::HashMap<Id, usize> = threads
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.conversation.conversation_id, i))
+            .collect();
+        for (id, blob) in entries {
+            if let Some(&i) = index.get(&id) {
+                threads[i].entries.push(blob);
+            }
+        }
+        for (id, blob) in replies {
+            if let Some(&i) = index.get(&id) {
+                threads[i].replies.push(blob);
+            }
+        }
+        threads
+    }
+}
+
 /// The most conversations [`Store::intake_threads`] returns in one call.
 pub const MAX_INTAKE_THREADS: u32 = 500;
 

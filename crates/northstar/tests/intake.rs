@@ -59,6 +59,13 @@ fn codename_in(page: &str) -> String {
     page[start..end].to_owned()
 }
 
+/// A server on SQLite with the given intake settings, and its URL.
+fn intake_server(dir: &Path, settings: &[&str]) -> (Server, String) {
+    let server = Server::start_args(dir, "s", &Backend::Sqlite, None, settings);
+    let url = server.url.clone();
+    (server, url)
+}
+
 fn item_ids(listed: &serde_json::Value) -> Vec<(String, String)> {
     listed["items"]
         .as_array()
@@ -91,14 +98,7 @@ fn scan_for(marker: &str, dirs: &[&Path], files: &[&Path]) {
 #[test]
 fn both_paths_reach_the_queue_and_only_the_codename_reads_the_reply() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_args(
-        dir.path(),
-        "s",
-        &Backend::Sqlite,
-        None,
-        &["--intake-pow-bits", "12"],
-    );
-    let url = server.url.clone();
+    let (server, url) = intake_server(dir.path(), &["--intake-pow-bits", "12"]);
     let (ada, members) = support::org_with(
         &url,
         dir.path(),
@@ -388,14 +388,10 @@ fn post_json(url: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
 #[test]
 fn hostile_submissions_get_clear_errors_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_args(
+    let (_server, url) = intake_server(
         dir.path(),
-        "s",
-        &Backend::Sqlite,
-        None,
         &["--intake-pow-bits", "10", "--intake-rate", "2"],
     );
-    let url = server.url.clone();
     let (ada, _) = support::org_with(&url, dir.path(), &[]);
     let queue_len = || item_ids(&ada.json(&url, &["intake", "list", "--all"])).len();
     let http = reqwest::blocking::Client::new();
@@ -514,14 +510,7 @@ fn hostile_submissions_get_clear_errors_and_change_nothing() {
 #[test]
 fn removing_an_intake_officer_rotates_the_desk_and_the_team_reads_on() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_args(
-        dir.path(),
-        "s",
-        &Backend::Sqlite,
-        None,
-        &["--intake-pow-bits", "6"],
-    );
-    let url = server.url.clone();
+    let (_server, url) = intake_server(dir.path(), &["--intake-pow-bits", "6"]);
     let (ada, members) =
         support::org_with(&url, dir.path(), &[("ivy", "intake"), ("ivan", "intake")]);
     let (ivy, ivan) = (&members[0], &members[1]);

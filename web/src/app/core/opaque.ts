@@ -1,0 +1,51 @@
+/**
+ * The client half of OPAQUE login, with Northstar's suite fixed here in
+ * client code (crates/northstar-crypto/src/opaque.rs): `@serenity-kit/opaque`
+ * is OPRF Ristretto255 and TripleDH over Ristretto255 with SHA-512; the
+ * key-stretching function is Argon2id v1.3, 16 zero bytes of salt, 64-byte
+ * output, t = 3, m = 64 MiB, p = 4. A server can never choose weaker ones.
+ * Messages are base64url without padding; no context, default identifiers.
+ */
+import * as opaque from '@serenity-kit/opaque';
+
+/** The work factors of opaque.rs (ARGON2_T, ARGON2_M_KIB, ARGON2_P). */
+export const KEY_STRETCHING = { 'argon2id-custom': { iterations: 3, memory: 64 * 1024, parallelism: 4 } } as const;
+
+export interface LoginStarted {
+  state: string;
+  request: string;
+}
+
+export interface LoginFinished {
+  finalization: string;
+  /** base64url, 64 bytes: it opens the password slot. */
+  exportKey: string;
+  serverStaticPublicKey: string;
+}
+
+/** What sign-in needs from OPAQUE; tests substitute their own. */
+export interface OpaqueClient {
+  startLogin(password: string): Promise<LoginStarted>;
+  /** undefined when the server's response does not open with this password (wrong passphrase or unknown name). */
+  finishLogin(state: string, response: string, password: string): Promise<LoginFinished | undefined>;
+}
+
+export const serenityOpaque: OpaqueClient = {
+  async startLogin(password) {
+    await opaque.ready;
+    const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
+    return { state: clientLoginState, request: startLoginRequest };
+  },
+  async finishLogin(state, response, password) {
+    await opaque.ready;
+    let done;
+    try {
+      done = opaque.client.finishLogin({ clientLoginState: state, loginResponse: response, password, keyStretching: KEY_STRETCHING });
+    } catch {
+      // A response that is not a valid message at all: as far as the user is concerned, sign-in failed.
+      return undefined;
+    }
+    if (!done) return undefined;
+    return { finalization: done.finishLoginRequest, exportKey: done.exportKey, serverStaticPublicKey: done.serverStaticPublicKey };
+  },
+};
