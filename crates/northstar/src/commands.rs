@@ -1568,7 +1568,8 @@ async fn raise_missed_checkins(
             let urgent = northstar_core::Event::Task {
                 id: task,
                 title: format!("URGENT: no check-in after leg {leg}: reach the safe contact"),
-                due: now,
+                // Overdue from the moment it is raised: the check-in was due by then.
+                due: *by,
                 closes_at: None,
             };
             let flagged = view
