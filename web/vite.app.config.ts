@@ -13,18 +13,8 @@
  */
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { dropNodeCryptoFallback } from './vite.plugins';
 
-/** The same fallback the help build removes: a browser never takes it, and it would add a chunk. */
-function dropNodeCryptoFallback(): Plugin {
-  return {
-    name: 'northstar:drop-node-crypto-fallback',
-    enforce: 'pre',
-    transform(code, id) {
-      if (!id.includes('/node_modules/@hpke/') || !code.includes('import("crypto")')) return null;
-      return { code: code.replaceAll('import("crypto")', 'Promise.reject(new Error("node:crypto is not loaded in a browser"))'), map: null };
-    },
-  };
-}
 
 /** Inline code the CSP would block, checked on the emitted HTML. */
 const HTML_FORBIDDEN: [RegExp, string][] = [

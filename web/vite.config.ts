@@ -6,25 +6,9 @@
  * workers or modulepreload helpers, no HTML, nothing copied from a public dir.
  * The last plugin refuses to write a bundle that breaks any of this.
  */
+import { dropNodeCryptoFallback } from './vite.plugins';
 import { defineConfig, type Plugin } from 'vite';
 
-/**
- * @hpke/common falls back to `await import("crypto")` for Node 18 and older,
- * where `globalThis.crypto` is missing. A browser never takes that path (the
- * page checks for Web Crypto before it enhances anything), but the dynamic
- * import would pull Vite's preload helper and a browser stub into the bundle.
- * Replace it with a rejection, which the library's own try/catch reports.
- */
-function dropNodeCryptoFallback(): Plugin {
-  return {
-    name: 'northstar:drop-node-crypto-fallback',
-    enforce: 'pre',
-    transform(code, id) {
-      if (!id.includes('/node_modules/@hpke/') || !code.includes('import("crypto")')) return null;
-      return { code: code.replaceAll('import("crypto")', 'Promise.reject(new Error("node:crypto is not loaded in a browser"))'), map: null };
-    },
-  };
-}
 
 /** What the page's CSP and the one-file contract forbid, checked on the bundle itself. */
 const FORBIDDEN: [RegExp, string][] = [

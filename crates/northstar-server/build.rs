@@ -15,6 +15,7 @@ fn main() {
         "package.json",
         "package-lock.json",
         "vite.config.ts",
+        "vite.plugins.ts",
         "tsconfig.json",
     ] {
         println!("cargo:rerun-if-changed={}", web.join(watched).display());
