@@ -16,6 +16,9 @@ fn main() {
         "package-lock.json",
         "vite.config.ts",
         "vite.plugins.ts",
+        "src/app",
+        "vite.app.config.ts",
+        "svelte.config.js",
         "tsconfig.json",
     ] {
         println!("cargo:rerun-if-changed={}", web.join(watched).display());
@@ -36,6 +39,52 @@ fn main() {
         "the web build did not write {}",
         script.display()
     );
+    // The staff web app: every file it builds, embedded by name.
+    let app = out.join("app");
+    let app_arg = app.display().to_string();
+    npm(
+        &web,
+        &[
+            "run",
+            "build:app",
+            "--",
+            "--outDir",
+            &app_arg,
+            "--emptyOutDir",
+        ],
+    );
+    let mut files = vec![];
+    collect(&app, &app, &mut files);
+    files.sort();
+    assert!(
+        files.iter().any(|(name, _)| name == "index.html"),
+        "the app build did not write index.html"
+    );
+    let table: String = files
+        .iter()
+        .map(|(name, path)| format!("    ({name:?}, include_bytes!({path:?})),\n"))
+        .collect();
+    std::fs::write(
+        PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("web_app_files.rs"),
+        format!("/// The staff web app's files, by path below `/app/`.\npub const WEB_APP_FILES: &[(&str, &[u8])] = &[\n{table}];\n"),
+    )
+    .expect("writing the table of the app's files");
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).expect("reading the app build") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            collect(root, &path, out);
+        } else {
+            let name = path
+                .strip_prefix(root)
+                .expect("below the root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((name, path.display().to_string()));
+        }
+    }
 }
 
 fn npm(dir: &Path, args: &[&str]) {

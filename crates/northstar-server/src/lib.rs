@@ -19,6 +19,7 @@ mod limits;
 mod openapi;
 mod secrets;
 mod state;
+mod webapp;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +32,7 @@ pub use help::CONTENT_SECURITY_POLICY;
 pub use intake::IntakeSettings;
 pub use openapi::openapi_json;
 pub use state::AppState;
+pub use webapp::APP_CONTENT_SECURITY_POLICY;
 
 /// How the server is started.
 #[derive(Debug, Clone)]
