@@ -122,10 +122,13 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The headers every page of the public intake carries.
-fn with_page_headers(
+/// A response with the headers every page served to a browser carries: its
+/// type, `csp`, no sniffing, no referrer, no framing, and `cache`.
+pub(crate) fn browser_response(
     status: StatusCode,
     content_type: &'static str,
+    csp: &'static str,
+    cache: &'static str,
     body: impl IntoResponse,
 ) -> Response {
     let mut response = (status, body).into_response();
@@ -133,7 +136,7 @@ fn with_page_headers(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(csp),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -144,9 +147,24 @@ fn with_page_headers(
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Nothing a requester sees may stay in a cache on a device that can be seized.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
+}
+
+/// The headers of the public intake: nothing a requester sees may stay in a
+/// cache on a device that can be seized.
+fn with_page_headers(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl IntoResponse,
+) -> Response {
+    browser_response(
+        status,
+        content_type,
+        CONTENT_SECURITY_POLICY,
+        "no-store",
+        body,
+    )
 }
 
 fn page(m: &Messages, status: StatusCode, title_key: &str, body: &str) -> Response {

@@ -3,7 +3,7 @@
 //! only hands out these files under a strict Content-Security-Policy.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 include!(concat!(env!("OUT_DIR"), "/web_app_files.rs"));
@@ -32,27 +32,13 @@ fn file(name: &str, cache: &'static str) -> Response {
     let Some((_, bytes)) = WEB_APP_FILES.iter().find(|(n, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
-    let mut response = (StatusCode::OK, *bytes).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(name)),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(APP_CONTENT_SECURITY_POLICY),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
+    crate::help::browser_response(
+        StatusCode::OK,
+        content_type(name),
+        APP_CONTENT_SECURITY_POLICY,
+        cache,
+        *bytes,
+    )
 }
 
 pub async fn redirect_to_app() -> Redirect {
