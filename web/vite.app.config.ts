@@ -2,12 +2,14 @@
  * The staff web app: src/app/index.html and its modules, built to dist/app/.
  * Separate from vite.config.ts (the help page the Rust build embeds).
  *
- * The server sends a CSP of `default-src 'none'; script-src 'self'
- * 'wasm-unsafe-eval'; connect-src 'self'; style-src 'self'; img-src 'self'`,
+ * The server sends the page a CSP of `default-src 'none'; script-src 'self';
+ * worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'`,
  * so the build must have no inline script or style, no eval, and load
  * nothing from another origin. The OPAQUE library carries its WebAssembly
- * inline (base64) and compiles it with WebAssembly.compile, which
- * 'wasm-unsafe-eval' allows. The last plugin refuses a bundle that breaks this.
+ * inline (base64) and compiles it with WebAssembly.compile; it lives only in
+ * the worker bundle (src/app/core/opaque.worker.ts), whose script alone the
+ * server sends with 'wasm-unsafe-eval'. The check plugin refuses a bundle
+ * that breaks this.
  *
  * Assets use relative URLs (base './'), so dist/app can be served under any path.
  */
@@ -60,6 +62,9 @@ export default defineConfig({
   base: './',
   publicDir: false,
   plugins: [dropNodeCryptoFallback(), svelte({ configFile: false, compilerOptions: { css: 'external' } }), checkAppBundle()],
+  // The OPAQUE worker: its file name (assets/opaque.worker-HASH.js) is how
+  // the server knows to send it the one policy that allows WebAssembly.
+  worker: { format: 'es', plugins: () => [dropNodeCryptoFallback(), checkAppBundle()] },
   build: {
     outDir: '../../dist/app',
     emptyOutDir: true,

@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 /**
- * End-to-end driver of the staff web app (web/dist/app) in a real Chromium,
- * against a real Northstar server. Run by hand after `npm run build:app`:
+ * End-to-end driver of the staff web app in a real Chromium, against a real
+ * Northstar server. Run by hand after `cargo build --release`:
  *
  *   node web/e2e/app.mjs [SCREENSHOT_DIR]
  *
  * It starts `northstar serve` on a fresh data folder (the binary is
  * $NORTHSTAR_BIN, else target/release/northstar), founds an organization
- * "Test" with the CLI as ada, serves web/dist/app from a tiny static server
- * that proxies /api to the Northstar server and sends the CSP the server
- * will send, then in Chromium:
+ * "Test" with the CLI as ada, then in Chromium, on the app the server itself
+ * serves at `/` (embedded in the binary, under its own policy):
  *   1. signs in with a wrong passphrase and expects the sign-in error;
  *   2. signs in as ada and checks that the organization fingerprint words and
  *      the member list (names, roles, fingerprint words) equal what the CLI
@@ -29,12 +28,11 @@
  * folder removed.
  */
 import { spawn, execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -42,14 +40,11 @@ import { chromium } from 'playwright-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WEB = resolve(HERE, '..');
 const REPO = resolve(WEB, '..');
-const DIST = join(WEB, 'dist', 'app');
 const BIN = process.env.NORTHSTAR_BIN ?? join(REPO, 'target', 'release', 'northstar');
 const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT_MS = 60_000;
 const USER = 'ada';
 const PASSPHRASE = 'pass-ada-correct horse battery';
-/** What the Northstar server will send with the app. */
-const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'self'; img-src 'self'";
 
 class Failure extends Error {}
 
@@ -110,60 +105,6 @@ async function cli(server, profile, args, passphrase = PASSPHRASE) {
   } catch (error) {
     throw new Failure(`northstar ${args.join(' ')} failed: ${error.stderr || error.message}`);
   }
-}
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.wasm': 'application/wasm',
-};
-
-/** Serves dist/app with the server's CSP and proxies /api (and /healthz) to Northstar. */
-async function startStatic(backend) {
-  if (!existsSync(join(DIST, 'index.html'))) throw new Failure(`no ${DIST}/index.html: run \`npm run build:app\` in web/ first`);
-  const target = new URL(backend);
-  const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path.startsWith('/api/') || path === '/healthz') {
-      const upstream = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        res.writeHead(502).end();
-      });
-      req.pipe(upstream);
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end();
-    const rel = path === '/' ? 'index.html' : decodeURIComponent(path.slice(1));
-    const file = normalize(join(DIST, rel));
-    if (!file.startsWith(DIST + sep) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404, { 'content-security-policy': CSP }).end();
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cache-control': 'no-store',
-    });
-    createReadStream(file).pipe(res);
-  });
-  const port = await freePort();
-  await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
-  cleanups.push(
-    () =>
-      new Promise((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${port}`;
 }
 
 function firstLine(error) {
@@ -257,7 +198,7 @@ async function main() {
     fingerprint: m.fingerprint.join(' '),
   }));
   if (!Array.isArray(init.fingerprint) || init.fingerprint.length !== 8) throw new Failure(`org init printed no fingerprint: ${JSON.stringify(init)}`);
-  const base = await startStatic(backend);
+  const base = backend;
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -283,6 +224,8 @@ async function main() {
   try {
     const response = await page.goto(`${base}/`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
     if (!response?.ok()) throw new Failure(`GET ${base}/ answered HTTP ${response?.status()}`);
+    const csp = (await response.allHeaders())['content-security-policy'] ?? '';
+    if (!csp.startsWith("default-src 'none'") || /unsafe/.test(csp)) throw new Failure(`the app is served with a weak policy: ${csp}`);
     const lang = await page.getAttribute('html', 'lang');
     const dir = await page.getAttribute('html', 'dir');
     await page.locator('#signin-username').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
@@ -377,7 +320,7 @@ async function main() {
         lock_notice: notice,
         token_revoked_on_lock: revoked,
         axe_minor_violations: a11y.minor,
-        csp: CSP,
+        csp,
         console_errors: seen.consoleErrors,
       })}\n`,
     );

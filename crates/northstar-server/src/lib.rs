@@ -32,7 +32,7 @@ pub use help::CONTENT_SECURITY_POLICY;
 pub use intake::IntakeSettings;
 pub use openapi::openapi_json;
 pub use state::AppState;
-pub use webapp::APP_CONTENT_SECURITY_POLICY;
+pub use webapp::{APP_CONTENT_SECURITY_POLICY, OPAQUE_WORKER_CONTENT_SECURITY_POLICY};
 
 /// How the server is started.
 #[derive(Debug, Clone)]

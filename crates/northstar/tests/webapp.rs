@@ -1,8 +1,16 @@
-//! The staff web app is served by the one binary, under its strict policy.
+//! The staff web app is served by the one binary at `/`, under its strict
+//! policy; only the OPAQUE worker's script may compile WebAssembly.
 
 mod support;
 
 use support::{Backend, Server};
+
+fn csp(response: &reqwest::blocking::Response) -> String {
+    response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
 
 #[test]
 fn the_app_and_its_assets_are_served_under_a_strict_policy() {
@@ -12,22 +20,22 @@ fn the_app_and_its_assets_are_served_under_a_strict_policy() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let moved = http.get(format!("{}/app", server.url)).send().unwrap();
-    assert_eq!(moved.status().as_u16(), 308);
-    let index = http.get(format!("{}/app/", server.url)).send().unwrap();
+    for old in ["/app", "/app/"] {
+        let moved = http.get(format!("{}{old}", server.url)).send().unwrap();
+        assert_eq!(moved.status().as_u16(), 308, "{old}");
+        assert_eq!(moved.headers()["location"], "/");
+    }
+    let index = http.get(format!("{}/", server.url)).send().unwrap();
     assert_eq!(index.status().as_u16(), 200);
-    let csp = index.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    let page_policy = csp(&index);
+    assert!(page_policy.starts_with("default-src 'none'"), "{page_policy}");
     assert!(
-        csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
-        "{csp}"
+        page_policy.contains("script-src 'self';") && page_policy.contains("worker-src 'self';"),
+        "{page_policy}"
     );
     assert!(
-        !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
-        "{csp}"
+        !page_policy.contains("unsafe"),
+        "the page allows no eval of any kind and nothing inline: {page_policy}"
     );
     assert!(index.headers().get("set-cookie").is_none());
     let html = index.text().unwrap();
@@ -35,8 +43,9 @@ fn the_app_and_its_assets_are_served_under_a_strict_policy() {
         !html.contains("http://") && !html.contains("https://"),
         "nothing from another origin"
     );
-    // Every script and stylesheet the page names is served, with its type.
+    // Every script and stylesheet the page names is served, with its type and the page's policy.
     let mut served = 0;
+    let mut main_script = String::new();
     for (attr, kind) in [
         ("src=\"./assets/", "text/javascript"),
         ("href=\"./assets/", "text/css"),
@@ -44,7 +53,7 @@ fn the_app_and_its_assets_are_served_under_a_strict_policy() {
         for part in html.split(attr).skip(1) {
             let name = &part[..part.find('"').unwrap()];
             let asset = http
-                .get(format!("{}/app/assets/{name}", server.url))
+                .get(format!("{}/assets/{name}", server.url))
                 .send()
                 .unwrap();
             assert_eq!(asset.status().as_u16(), 200, "{name}");
@@ -54,12 +63,38 @@ fn the_app_and_its_assets_are_served_under_a_strict_policy() {
                     .unwrap()
                     .starts_with(kind)
             );
+            assert_eq!(csp(&asset), page_policy, "{name}");
+            if kind == "text/javascript" {
+                main_script = asset.text().unwrap();
+            }
             served += 1;
         }
     }
     assert!(served >= 2, "the page names its script and its stylesheet");
+    assert!(
+        !main_script.contains("WebAssembly"),
+        "the page's own script compiles no WebAssembly"
+    );
+    // The page starts its OPAQUE worker from a file whose policy alone allows WebAssembly.
+    let worker = main_script
+        .split(['"', '\'', '`'])
+        .find_map(|s| {
+            let at = s.find("opaque.worker-")?;
+            Some(s[at..].to_owned())
+        })
+        .expect("the page names its OPAQUE worker");
+    let worker = http
+        .get(format!("{}/assets/{worker}", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(worker.status().as_u16(), 200);
+    assert_eq!(
+        csp(&worker),
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'"
+    );
+    assert!(worker.text().unwrap().contains("WebAssembly"));
     let missing = http
-        .get(format!("{}/app/assets/../../etc/passwd", server.url))
+        .get(format!("{}/assets/../../etc/passwd", server.url))
         .send()
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);

@@ -5,6 +5,11 @@
  * key-stretching function is Argon2id v1.3, 16 zero bytes of salt, 64-byte
  * output, t = 3, m = 64 MiB, p = 4. A server can never choose weaker ones.
  * Messages are base64url without padding; no context, default identifiers.
+ *
+ * In the app the library runs in a dedicated worker (opaque.worker.ts,
+ * driven by opaque.page.ts): it is the only WebAssembly in the app, and only
+ * that worker's script is served with `'wasm-unsafe-eval'`. Node tests call
+ * it directly.
  */
 import * as opaque from '@serenity-kit/opaque';
 
@@ -30,6 +35,15 @@ export interface OpaqueClient {
   finishLogin(state: string, response: string, password: string): Promise<LoginFinished | undefined>;
 }
 
+/** The page ↔ worker messages. */
+export type OpaqueRequest =
+  | { id: number; op: 'start'; password: string }
+  | { id: number; op: 'finish'; state: string; response: string; password: string };
+export type OpaqueReply =
+  | { id: number; ok: true; started?: LoginStarted; finished?: LoginFinished }
+  | { id: number; ok: false; error: string };
+
+/** The library itself, called in the current thread (the worker, and tests). */
 export const serenityOpaque: OpaqueClient = {
   async startLogin(password) {
     await opaque.ready;
