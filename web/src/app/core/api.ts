@@ -102,6 +102,103 @@ export interface Me {
   org: OrgInfo;
 }
 
+/*
+ * Cases (northstar-protocol CaseHead … SyncResponse). Ids are lower-case hex;
+ * sealed bytes are base64url without padding. Counts and positions are u64
+ * on the wire and JSON numbers here: exact up to 2^53, far beyond any chain.
+ * Nothing here is trusted as it arrives: core/casesync.ts checks the shape of
+ * every answer before using it, as serde does for the Rust client.
+ */
+
+/** A grant and the account it is for. */
+export interface GrantUpload {
+  recipient: string;
+  /** The sealed, signed grant (NSGR). */
+  grant: string;
+}
+export interface CreateCase {
+  case_id: string;
+  /** The creator's grants of every compartment, generation 0. */
+  grants: GrantUpload[];
+}
+/** A case as the server knows it: its id and chain head. */
+export interface CaseHead {
+  case_id: string;
+  len: number;
+  /** Hash of the last entry, hex (zeros while empty). */
+  head_hash: string;
+  /** Moves whenever the case's grants or rotation links change. */
+  keys_version: number;
+}
+export interface CaseList {
+  cases: CaseHead[];
+  /** Pass as `after` for the next page; absent (or null) on the last page. */
+  next?: string | null;
+}
+export interface AppendEntry {
+  /** The sealed, signed entry (NSRE). */
+  entry: string;
+  /** The wrap of its data key (NSKW). */
+  wrap: string;
+}
+export interface Entry {
+  seq: number;
+  entry: string;
+  /** Absent when the caller holds no grant for the entry's compartment, or the record was shredded. */
+  wrap?: string | null;
+}
+export interface EntryPage {
+  entries: Entry[];
+  head: CaseHead;
+}
+export interface GrantInfo {
+  compartment: number;
+  generation: number;
+  recipient: string;
+  granted_by: string;
+  grant: string;
+}
+export interface RotationInfo {
+  compartment: number;
+  new_generation: number;
+  /** The rotation link (NSRT). */
+  link: string;
+}
+export interface CaseGrants {
+  grants: GrantInfo[];
+  rotations: RotationInfo[];
+}
+export interface Revoke {
+  recipient: string;
+  compartment: number;
+}
+/** A share (grants only) or an unshare (new grants, rotation links, revocations), applied all or nothing. */
+export interface ChangeGrants {
+  grants: GrantUpload[];
+  rotations: string[];
+  revoke: Revoke[];
+}
+/** One case to sync, from the first entry the caller does not have yet. */
+export interface SyncWant {
+  case_id: string;
+  from: number;
+}
+/** Up to 256 cases, each once. */
+export interface SyncRequest {
+  cases: SyncWant[];
+}
+/** What the caller may sync of one case; `entries` may stop short of `head.len`. */
+export interface CaseBundle {
+  head: CaseHead;
+  /** The caller's own grants. */
+  grants: GrantInfo[];
+  rotations: RotationInfo[];
+  entries: Entry[];
+}
+export interface SyncResponse {
+  cases: CaseBundle[];
+}
+
 export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
 
 export class Api {
@@ -146,7 +243,39 @@ export class Api {
     return this.call('GET', '/api/org');
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, keepalive = false): Promise<T> {
+  /** One page of the caller's cases with their heads, in case id order. */
+  cases(after?: string): Promise<CaseList> {
+    return this.call('GET', after === undefined ? '/api/cases' : `/api/cases?after=${encodeURIComponent(after)}`);
+  }
+
+  createCase(body: CreateCase): Promise<void> {
+    return this.call('POST', '/api/cases', body);
+  }
+
+  /** Refused with `conflict` when the chain moved on: fetch, reseal, retry. */
+  appendEntry(caseId: string, body: AppendEntry): Promise<void> {
+    return this.call('POST', `/api/cases/${encodeURIComponent(caseId)}/entries`, body);
+  }
+
+  caseEntries(caseId: string, from: number, limit: number): Promise<EntryPage> {
+    return this.call('GET', `/api/cases/${encodeURIComponent(caseId)}/entries?from=${from}&limit=${limit}`);
+  }
+
+  syncCases(body: SyncRequest): Promise<SyncResponse> {
+    return this.call('POST', '/api/cases/sync', body);
+  }
+
+  /** Every grant (all members, all generations) and rotation link of a case. */
+  caseGrants(caseId: string): Promise<CaseGrants> {
+    return this.call('GET', `/api/cases/${encodeURIComponent(caseId)}/grants`);
+  }
+
+  changeGrants(caseId: string, body: ChangeGrants): Promise<void> {
+    return this.call('POST', `/api/cases/${encodeURIComponent(caseId)}/grants`, body);
+  }
+
+  /** One request; feature modules (core/accounts.ts, core/intake.ts) wrap their endpoints with it. */
+  async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, keepalive = false): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token !== null) headers.authorization = `Bearer ${this.token}`;

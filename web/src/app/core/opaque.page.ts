@@ -3,12 +3,20 @@
  * imports only types from opaque.ts, so the WebAssembly library stays out of
  * the page's own bundle and runs only where the policy allows it.
  */
-import type { LoginFinished, LoginStarted, OpaqueClient, OpaqueReply, OpaqueRequest } from './opaque.js';
+import type {
+  LoginFinished,
+  LoginStarted,
+  OpaqueClient,
+  OpaqueReply,
+  OpaqueRequest,
+  RegistrationFinished,
+  RegistrationStarted,
+} from './opaque.js';
 
 /** A request before it is numbered (Omit on each member of the union). */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-/** One worker for the page's life, started at the first sign-in. */
+/** One worker for the page's life, started at the first sign-in or registration. */
 class WorkerOpaque implements OpaqueClient {
   private worker: Worker | null = null;
   private nextId = 1;
@@ -57,6 +65,18 @@ class WorkerOpaque implements OpaqueClient {
   async finishLogin(state: string, response: string, password: string): Promise<LoginFinished | undefined> {
     const reply = await this.call({ op: 'finish', state, response, password });
     return reply.finished;
+  }
+
+  async startRegistration(password: string): Promise<RegistrationStarted> {
+    const reply = await this.call({ op: 'register-start', password });
+    if (!reply.registrationStarted) throw new Error('OPAQUE: the worker answered without a registration request');
+    return reply.registrationStarted;
+  }
+
+  async finishRegistration(state: string, response: string, password: string): Promise<RegistrationFinished> {
+    const reply = await this.call({ op: 'register-finish', state, response, password });
+    if (!reply.registrationFinished) throw new Error('OPAQUE: the worker answered without a registration upload');
+    return reply.registrationFinished;
   }
 }
 

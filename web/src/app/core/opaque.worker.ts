@@ -9,8 +9,20 @@
 import { serenityOpaque, type OpaqueReply, type OpaqueRequest } from './opaque.js';
 
 async function handle(request: OpaqueRequest): Promise<OpaqueReply> {
-  if (request.op === 'start') return { id: request.id, ok: true, started: await serenityOpaque.startLogin(request.password) };
-  return { id: request.id, ok: true, finished: await serenityOpaque.finishLogin(request.state, request.response, request.password) };
+  switch (request.op) {
+    case 'start':
+      return { id: request.id, ok: true, started: await serenityOpaque.startLogin(request.password) };
+    case 'finish':
+      return { id: request.id, ok: true, finished: await serenityOpaque.finishLogin(request.state, request.response, request.password) };
+    case 'register-start':
+      return { id: request.id, ok: true, registrationStarted: await serenityOpaque.startRegistration(request.password) };
+    case 'register-finish':
+      return {
+        id: request.id,
+        ok: true,
+        registrationFinished: await serenityOpaque.finishRegistration(request.state, request.response, request.password),
+      };
+  }
 }
 
 self.onmessage = (message: MessageEvent<OpaqueRequest>) => {

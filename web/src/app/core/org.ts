@@ -106,6 +106,13 @@ export interface OrgView {
   firstSight: boolean;
   members: MemberView[];
   chainLength: bigint;
+  /**
+   * The verified chain itself: who wrote what, with which keys, including
+   * former members (their keys still verify what they signed while members).
+   * The case client checks every entry's author and every grant's granter
+   * against it (core/cases.ts).
+   */
+  chain: MembershipState;
 }
 
 /**
@@ -152,5 +159,6 @@ export function verifyOrg(served: OrgChain, pin: OrgPin, me: { accountId: Uint8A
       fingerprint: memberFingerprint(m.keys),
       isMe: bytesEqual(m.account, me.accountId),
     })),
+    chain: state,
   };
 }

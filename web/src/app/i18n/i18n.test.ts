@@ -2,8 +2,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROLES } from '../../lib/crypto/index.js';
-import en from './en.json';
 import { catalogues, loadMessages, messages, pickLanguage } from './index.js';
+import { COMPARTMENT_NAMES, FLAGS, HOUSE_REFUSAL_REASONS, PATHWAY_KINDS, PRIORITIES, REFUSAL_REASONS, STAGES, STEPS, TRAVEL_REFUSAL_REASONS, VERDICTS } from '../../lib/domain/index.js';
+
+/** The English catalogue as the app loads it: the app's strings over the domain's. */
+const en = catalogues().en!;
 
 const APP = join(import.meta.dirname, '..');
 
@@ -31,6 +34,23 @@ describe('message catalogue', () => {
       ...['login_failed', 'rate_limited', 'member_removed', 'network', 'keys_refused', 'server_changed', 'server', 'pending_approval'].map((r) => `error.${r}`),
       ...['pin_mismatch', 'chain_invalid', 'rollback', 'not_in_chain', 'load'].map((r) => `error.org.${r}`),
       ...Object.keys(ROLES).map((r) => `role.${r}`),
+      ...STAGES.map((s) => `stage.${s}`),
+      ...PRIORITIES.map((p) => `priority.${p}`),
+      ...VERDICTS.map((v) => `verdict.${v}`),
+      ...FLAGS.map((f) => `flag.${f}`),
+      ...COMPARTMENT_NAMES.map((c) => `compartment.${c}`),
+      ...PATHWAY_KINDS.map((k) => `pathway.${k}`),
+      ...STEPS.map((s) => `step.${s}`),
+      ...REFUSAL_REASONS.map((r) => `refusal.${r}`),
+      ...HOUSE_REFUSAL_REASONS.map((r) => `house.refusal.${r}`),
+      ...TRAVEL_REFUSAL_REASONS.map((r) => `travel.refusal.${r}`),
+      ...['rollback', 'fork', 'tampered', 'server_changed', 'protocol', 'no_access', 'refused', 'locked'].map((r) => `case.error.${r}`),
+      ...['server_changed', 'tampered', 'protocol', 'no_keys', 'refused', 'locked'].map((r) => `intake.error.${r}`),
+      ...['cases', 'intake', 'houses', 'tasks', 'reports', 'org'].map((n) => `nav.${n}`),
+      ...['open', 'replied', 'dismissed', 'opened'].map((s) => `intake.stateValue.${s}`),
+      ...PRIORITIES.map((p) => `intake.urgencyValue.${p}`),
+      ...['stage', 'month-opened', 'destination', 'pathway'].flatMap((d) => [`reports.by.${d}`, `reports.dim.${d}`]),
+      ...['advance', 'verdict', 'sign_off', 'document', 'flag', 'task', 'task_done'].map((e) => `history.event.${e}`),
     ];
     expect(families.filter((k) => !(k in en))).toEqual([]);
   });

@@ -4,12 +4,18 @@
  * and `$dir` ("ltr" or "rtl") describe the catalogue itself; the page takes
  * `lang` and `dir` from them.
  */
-import en from './en.json';
+import appEn from './en.json';
+import domainEn from './domain.en.json';
 
 export type Catalogue = Record<string, string>;
 export type Direction = 'ltr' | 'rtl';
 
-/** Every catalogue the build carries; a new language is one more JSON file and one more line here. */
+/**
+ * Every catalogue the build carries; a new language is one more pair of JSON
+ * files and one more line here. `domain.*.json` words the domain's names and
+ * refusals (web/src/lib/domain), the other file the app's own strings.
+ */
+const en: Catalogue = { ...domainEn, ...appEn };
 const CATALOGUES: Record<string, Catalogue> = { en };
 
 export const FALLBACK_LANGUAGE = 'en';

@@ -30,3 +30,5 @@ export * from './grant.js';
 export * from './envelope.js';
 export * from './chain.js';
 export * from './intake.js';
+export * from './localseal.js';
+export * from './invite.js';

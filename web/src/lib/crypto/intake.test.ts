@@ -16,11 +16,13 @@ import {
   deriveIntakeKeyPair,
   generateCodename,
   leadingZeroBits,
+  newReferralCode,
   openSealed,
   parseCodename,
   parseSealedHeader,
   powHash,
   powSolve,
+  REFERRAL_ALPHABET,
   referralHash,
   sealReply,
   sealRequest,
@@ -190,6 +192,17 @@ describe('intake: referral codes and the API encoding', () => {
     expect(toHex(referralHash('0ABC-1DEF-2GHJ'))).toBe(expected);
     expect(toHex(referralHash(' r e f-0abc\t1def\u20032ghj '))).toBe(expected);
     expect(toHex(referralHash('REF-0000-0000-0000'))).not.toBe(expected);
+  });
+
+  it('make referral codes as intake.rs new_referral_code: the low 5 bits of each draw, in Crockford base 32', () => {
+    expect(REFERRAL_ALPHABET).toBe('0123456789ABCDEFGHJKMNPQRSTVWXYZ');
+    expect(newReferralCode(Uint32Array.from({ length: 12 }, (_, i) => i))).toBe('REF-0123-4567-89AB');
+    // High bits are dropped, as `next_u32() & 31` drops them.
+    expect(newReferralCode(Uint32Array.of(31, 0xffffffff, 32, 0x12345678, 0xdeadbeef, 17, 18, 19, 20, 26, 27, 30))).toBe('REF-ZZ0R-FHJK-MTVY');
+    expect(() => newReferralCode(new Uint32Array(11))).toThrow(RangeError);
+    const code = newReferralCode();
+    expect(code).toMatch(/^REF-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+    expect(toHex(referralHash(code.toLowerCase().replace(/-/g, ' ')))).toBe(toHex(referralHash(code)));
   });
 
   it('base64url without padding round-trips and refuses other forms', () => {

@@ -430,6 +430,26 @@ export async function powSolve(challenge: Uint8Array, bits: number, options: Pow
 
 // ---- Referral codes ----
 
+/** Crockford's base 32: no I, L, O or U, so a code read aloud is not misheard (intake.rs REFERRAL_ALPHABET). */
+export const REFERRAL_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const REFERRAL_DRAWS = 12;
+
+/**
+ * A referral code a partner hands out, `REF-XXXX-XXXX-XXXX` (60 random bits),
+ * as intake.rs new_referral_code: each character is the low 5 bits of one
+ * 32-bit draw. `draws` (12 of them) is for vectors only.
+ */
+export function newReferralCode(draws?: Uint32Array): string {
+  if (draws !== undefined && draws.length !== REFERRAL_DRAWS) throw new RangeError(`draws must be ${REFERRAL_DRAWS} values`);
+  const source = draws ?? crypto.getRandomValues(new Uint32Array(REFERRAL_DRAWS));
+  let code = 'REF';
+  for (let i = 0; i < REFERRAL_DRAWS; i++) {
+    if (i % 4 === 0) code += '-';
+    code += REFERRAL_ALPHABET[source[i]! & 31]!;
+  }
+  return code;
+}
+
 /**
  * What the server keeps of a referral code: SHA-256("northstar/v1/intake/referral" ‖
  * the code upper-cased with white space and dashes removed, and without its `REF` prefix).

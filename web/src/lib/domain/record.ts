@@ -23,7 +23,7 @@ export type Stage =
   | 'withdrawn';
 
 export type Verdict = 'credible' | 'not-credible';
-export type Flag = 'lost-contact';
+export type Flag = 'lost-contact' | 'on-hold' | 'threat-reported';
 
 /** northstar-core `Event` (serde tag `event`, snake_case). */
 export type WorkflowEvent =
