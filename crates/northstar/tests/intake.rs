@@ -7,41 +7,20 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use northstar_crypto::intake;
 use support::{Backend, Server};
 
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>\u{1b}[31m";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// Where the browser test writes its screenshots.
 fn artifacts() -> PathBuf {
-    let dir = repo_root().join("artifacts/intake");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::artifacts("intake")
 }
 
 /// Drive the real help page in Chromium (web/e2e/help.mjs); one JSON line out.
 fn browser(args: &[&str]) -> serde_json::Value {
-    let out = Command::new("node")
-        .arg(repo_root().join("web/e2e/help.mjs"))
-        .args(args)
-        .current_dir(repo_root().join("web"))
-        .output()
-        .expect("node is installed (cargo xtask test checks it, with Chromium)");
-    assert!(
-        out.status.success(),
-        "the browser run failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("the browser run printed no JSON ({e}): {stdout}"))
+    support::web_driver("help.mjs", args)
 }
 
 fn form(client: &reqwest::blocking::Client, url: &str, fields: &[(&str, &str)]) -> (u16, String) {

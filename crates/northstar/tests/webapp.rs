@@ -28,7 +28,10 @@ fn the_app_and_its_assets_are_served_under_a_strict_policy() {
     let index = http.get(format!("{}/", server.url)).send().unwrap();
     assert_eq!(index.status().as_u16(), 200);
     let page_policy = csp(&index);
-    assert!(page_policy.starts_with("default-src 'none'"), "{page_policy}");
+    assert!(
+        page_policy.starts_with("default-src 'none'"),
+        "{page_policy}"
+    );
     assert!(
         page_policy.contains("script-src 'self';") && page_policy.contains("worker-src 'self';"),
         "{page_policy}"
@@ -98,4 +101,70 @@ fn the_app_and_its_assets_are_served_under_a_strict_policy() {
         .send()
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
+}
+
+/// The brief's whole story in Chromium (web/e2e/story.mjs): an organization
+/// set up in the browser, a caseworker joining in the browser and an
+/// approver with the command line, a request from the public page, the case
+/// through every stage with its guards, safe house, pathway, departure and
+/// check-in, closure; the command line reading the browser's case and the
+/// other way round; axe on every page; screenshots in artifacts/story.
+#[test]
+fn the_whole_story_runs_in_the_browser() {
+    let shots = support::artifacts("story");
+    let story = support::web_driver("story.mjs", &[shots.to_str().unwrap()]);
+    let stages: Vec<&str> = story["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for stage in [
+        "setup",
+        "join",
+        "intake-queue",
+        "case-opened",
+        "acceptance-refused",
+        "accepted",
+        "safe-house",
+        "pathway",
+        "departure",
+        "closed",
+        "cli-case-in-browser",
+        "reports",
+    ] {
+        assert!(stages.contains(&stage), "{stage} missing from {stages:?}");
+        assert!(
+            std::fs::read_dir(&shots).unwrap().any(|f| f
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(&format!("-{stage}.png"))),
+            "no screenshot of {stage}"
+        );
+    }
+    assert!(
+        story["acceptance_refusal"]
+            .as_str()
+            .unwrap()
+            .contains("two different members"),
+        "{story}"
+    );
+    assert_eq!(story["axe_pages"], 12, "{story}");
+    assert!(
+        !story["csp"].as_str().unwrap().contains("unsafe"),
+        "{story}"
+    );
+}
+
+/// Signing in to an organization the command line founded (web/e2e/app.mjs):
+/// a wrong passphrase refused, keyboard-only sign-in, the CLI's fingerprints,
+/// Lock ending the server session, the pin kept across Lock.
+#[test]
+fn the_browser_signs_in_to_an_organization_founded_by_the_command_line() {
+    let shots = support::artifacts("app");
+    let seen = support::web_driver("app.mjs", &[shots.to_str().unwrap()]);
+    assert_eq!(seen["org_fingerprint"], seen["cli_fingerprint"], "{seen}");
+    assert_eq!(seen["members"].as_array().unwrap().len(), 2, "{seen}");
+    assert_eq!(seen["token_revoked_on_lock"], true, "{seen}");
 }

@@ -344,3 +344,35 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Where a browser test writes its screenshots: `artifacts/NAME` at the repository root.
+pub fn artifacts(name: &str) -> PathBuf {
+    let dir = repo_root().join("artifacts").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run a Chromium driver in web/e2e (with this build's `northstar` for any
+/// server or command line it starts) and return the JSON line it prints last.
+pub fn web_driver(script: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(repo_root().join("web/e2e").join(script))
+        .args(args)
+        .current_dir(repo_root().join("web"))
+        .env("NORTHSTAR_BIN", env!("CARGO_BIN_EXE_northstar"))
+        .output()
+        .expect("node is installed (cargo xtask test checks it, with Chromium)");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {stdout}"))
+}
