@@ -146,7 +146,7 @@ export async function axe(page, where) {
   axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.addScriptTag({ content: axeSource });
   const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const out = { blocking: [], minor: [] };
+  const out = { where, blocking: [], minor: [] };
   for (const v of results.violations) {
     const item = { where, id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) };
     (v.impact === 'serious' || v.impact === 'critical' ? out.blocking : out.minor).push(item);

@@ -30,7 +30,8 @@ impl Tamper {
         Ok(Tamper { pool })
     }
 
-    async fn entry(&self, case: &Id, seq: u64) -> Result<Vec<u8>, StoreError> {
+    /// One stored entry, as the server would serve it.
+    pub async fn entry(&self, case: &Id, seq: u64) -> Result<Vec<u8>, StoreError> {
         sqlx::query_scalar::<_, Vec<u8>>(
             "SELECT entry FROM case_entries WHERE case_id = ? AND seq = ?",
         )

@@ -168,3 +168,83 @@ fn the_browser_signs_in_to_an_organization_founded_by_the_command_line() {
     assert_eq!(seen["members"].as_array().unwrap().len(), 2, "{seen}");
     assert_eq!(seen["token_revoked_on_lock"], true, "{seen}");
 }
+
+/// Someone edits the database behind the server while a member works in the
+/// browser: one case gets a flipped byte, another is rolled back to an
+/// earlier head. The page says so, as the server's fault, for each case.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_names_a_case_the_server_altered_or_rolled_back() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    use northstar_crypto::envelope::entry_hash;
+    use northstar_store_sqlite::tamper::Tamper;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "s", &Backend::Sqlite);
+    let url = server.url.clone();
+    let (ada, _) = support::org_with(&url, dir.path(), &[]);
+    let mut ids = vec![];
+    for alias in ["Flipped", "Rolled"] {
+        let id = ada.json(&url, &["case", "new", "--alias", alias])["case_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for i in 0..3 {
+            ada.ok(
+                &url,
+                &["case", "set", &id, &format!("story.step{i}=value {i}")],
+            );
+        }
+        ids.push(id);
+    }
+    let shots = support::artifacts("tamper");
+    let mut driver = Command::new("node")
+        .arg(support::repo_root().join("web/e2e/tamper.mjs"))
+        .arg(&url)
+        .arg(&shots)
+        .args(&ids)
+        .current_dir(support::repo_root().join("web"))
+        .env("NORTHSTAR_USER", "ada")
+        .env("NORTHSTAR_PASSPHRASE", &ada.passphrase)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node is installed");
+    let mut lines = BufReader::new(driver.stdout.take().unwrap()).lines();
+    let ready = lines.next().expect("the driver says it is ready").unwrap();
+    assert!(ready.contains("\"ready\":true"), "{ready}");
+
+    let db = Tamper::open(&server.data_dir.join("northstar.sqlite3"))
+        .await
+        .unwrap();
+    let id16 = |hex: &str| northstar_crypto::ids::from_hex::<16>(hex).unwrap();
+    db.flip_entry_byte(&id16(&ids[0]), 2, 200).await.unwrap();
+    let entry1 = db.entry(&id16(&ids[1]), 1).await.unwrap();
+    db.roll_back(&id16(&ids[1]), 2, &entry_hash(&entry1))
+        .await
+        .unwrap();
+
+    writeln!(driver.stdin.take().unwrap(), "go").unwrap();
+    let outcome: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(driver.wait().unwrap().success(), "{outcome}");
+    assert!(
+        outcome["list_warning"]
+            .as_str()
+            .unwrap()
+            .contains("did not verify"),
+        "{outcome}"
+    );
+    let flipped = &outcome["cases"][&ids[0]];
+    assert_eq!(flipped["server_fault"], true, "{outcome}");
+    assert!(
+        flipped["problem"].as_str().unwrap().contains("altered"),
+        "{outcome}"
+    );
+    let rolled = &outcome["cases"][&ids[1]];
+    assert_eq!(rolled["server_fault"], true, "{outcome}");
+    assert!(
+        rolled["problem"].as_str().unwrap().contains("rollback"),
+        "{outcome}"
+    );
+}
