@@ -115,15 +115,44 @@ async function tab(page, name) {
   await visible(page, `#panel-${name}`);
 }
 
-/** Every storage a browser offers, empty (keys and tokens live in memory only). */
-async function storageIsEmpty(page, context) {
-  const stored = await page.evaluate(async () => ({
-    local: localStorage.length,
-    session: sessionStorage.length,
-    idb: (await indexedDB.databases()).length,
-  }));
+/**
+ * Keys and tokens live in memory only; the one thing a browser keeps is the
+ * sealed copy of the member's cases in IndexedDB. Every stored byte is read
+ * back and searched for what the story wrote in the clear.
+ */
+async function storageHoldsNoPlaintext(page, context, secrets) {
+  const stored = await page.evaluate(async () => {
+    const text = [];
+    const walk = (v) => {
+      if (v instanceof Uint8Array || v instanceof ArrayBuffer) text.push(new TextDecoder('latin1').decode(v));
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      else text.push(String(v));
+    };
+    let rows = 0;
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise((ok, fail) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => ok(open.result);
+        open.onerror = () => fail(open.error);
+      });
+      for (const store of db.objectStoreNames) {
+        const all = await new Promise((ok) => {
+          const req = db.transaction(store).objectStore(store).getAll();
+          req.onsuccess = () => ok(req.result);
+        });
+        rows += all.length;
+        walk(all);
+      }
+      db.close();
+    }
+    return { local: localStorage.length, session: sessionStorage.length, rows, text: text.join('\n') };
+  });
   const cookies = (await context.cookies()).length;
-  if (stored.local || stored.session || stored.idb || cookies) throw new Failure(`the app left something in browser storage: ${JSON.stringify({ ...stored, cookies })}`);
+  if (stored.local || stored.session || cookies) throw new Failure(`the app left something in browser storage: ${JSON.stringify({ local: stored.local, session: stored.session, cookies })}`);
+  const found = secrets.filter((s) => stored.text.includes(s));
+  if (found.length) throw new Failure(`the browser's stored copy holds plaintext: ${found.join(', ')}`);
+  return stored.rows;
 }
 
 runDriver('story.mjs', async () => {
@@ -332,8 +361,9 @@ runDriver('story.mjs', async () => {
     await stage(ada, 'reports');
 
     // 16. Nothing stored, nothing foreign, no console error; Lock ends the session.
-    await storageIsEmpty(ada, ctxAda);
-    await storageIsEmpty(cam, ctxCam);
+    const secrets = [MARKER, 'Birch', 'Cedar', 'Grozny', 'Quiet Street', 'Resettled safely', 'Passport', '"ada"', '"cam"'];
+    const storedRows = (await storageHoldsNoPlaintext(ada, ctxAda, secrets)) + (await storageHoldsNoPlaintext(cam, ctxCam, secrets));
+    if (storedRows === 0) throw new Failure('the browsers kept no sealed copy of the cases at all');
     const foreign = [...seenAda.foreign, ...seenCam.foreign];
     if (foreign.length) throw new Failure(`requests left the origin: ${foreign.join(', ')}`);
     const consoleErrors = [...seenAda.consoleErrors, ...seenCam.consoleErrors];
@@ -402,6 +432,7 @@ runDriver('story.mjs', async () => {
       axe_pages: scans.length,
       axe_minor: scans.flatMap((s) => s.minor).map((v) => `${v.where}: ${v.id}`),
       requests: seenAda.requests.length + seenCam.requests.length,
+      sealed_rows_stored: storedRows,
     };
   } catch (error) {
     await screenshot(ada, shots, 'story-failed-ada').catch(() => {});

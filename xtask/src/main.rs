@@ -8,7 +8,8 @@
 //!   TypeScript type check and the TypeScript tests (with the live Rust interop).
 //! - `cargo xtask vectors` — regenerate the frozen vectors after an intended format change.
 //! - `cargo xtask bench`   — run the benchmarks (crypto primitives; 100,000 cases in the local
-//!   cache; the intake's accepted rate and staff latency under a flood) and print them beside
+//!   cache; the intake's accepted rate and staff latency under a flood; 10,000 cases in the
+//!   staff web app in headless Chromium) and print them beside
 //!   the limits measured in the same run.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -233,5 +234,7 @@ fn bench() -> Result<()> {
     run(cargo().args(["bench", "-p", "northstar-crypto"]))?;
     // 100,000 cases: cold sync, unlock, list and search of the local cache.
     run(cargo().args(["bench", "-p", "northstar", "--bench", "cases"]))?;
-    run(cargo().args(["bench", "-p", "northstar", "--bench", "intake"]))
+    run(cargo().args(["bench", "-p", "northstar", "--bench", "intake"]))?;
+    // 10,000 cases in the staff web app, in headless Chromium.
+    run(cargo().args(["bench", "-p", "northstar", "--bench", "webapp"]))
 }

@@ -42,12 +42,14 @@ export interface Person {
   role: Role;
   keys: MemberSecretKeys;
   pub: MemberPublicKeys;
+  /** The account root key: the same at every sign-in, as a real account's (the browser cache is sealed under it). */
+  root: Uint8Array;
 }
 
 function person(name: string, role: Role): Person {
   const account = randomBytes(16);
   const keys = generateMemberKeys();
-  return { name, account, hex: toHex(account), role, keys, pub: memberPublicKeys(keys) };
+  return { name, account, hex: toHex(account), role, keys, pub: memberPublicKeys(keys), root: randomBytes(32) };
 }
 
 export interface StoredEntry {
@@ -130,8 +132,8 @@ export class FakeServer {
     return [this.o.ada, this.o.bob, this.o.carol].find((p) => p.hex === hex);
   }
 
-  /** A signed-in session of `p`, its keys unlocked (copies: Lock zeroes them). */
-  session(p: Person): UnlockedSession {
+  /** A signed-in session of `p`, its keys unlocked (copies: Lock zeroes them); `root` plays an account whose root key changed. */
+  session(p: Person, root: Uint8Array = p.root): UnlockedSession {
     const token = toBase64Url(randomBytes(32));
     this.tokens.set(token, p);
     const api = new Api('', this.fetch);
@@ -144,7 +146,7 @@ export class FakeServer {
       org: { org_id: toHex(this.o.org), name: 'Test', root_public_key: toBase64Url(sig.publicKey(this.o.rootSeed)) },
     };
     const keys = { signingSeed: p.keys.signingSeed.slice(), agreementSecret: p.keys.agreementSecret.slice() };
-    return new UnlockedSession(api, p.account.slice(), p.name, me, p.pub, randomBytes(32), keys, 2_000_000_000, 'server-key');
+    return new UnlockedSession(api, p.account.slice(), p.name, me, p.pub, root.slice(), keys, 2_000_000_000, 'server-key');
   }
 
   /** Requests to one endpoint, for assertions. */

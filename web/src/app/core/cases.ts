@@ -6,8 +6,11 @@
  *
  * ```ts
  * const pins = new HeadPins();                      // once per page; survives Lock
- * const cases = new CaseClient(session, orgView, pins);
+ * const store = new IndexedDbCacheStore();          // optional: this browser's sealed copy
+ * const cases = new CaseClient(session, orgView, pins, { store });
+ * const first = await cases.cachedListings();       // what this browser verified before, no server
  * const { cases: views, refused, removed } = await cases.list();
+ * await cases.forgetCache();                        // delete this browser's copy, keep none this session
  * const view = await cases.read(caseId);            // the whole chain again, from entry 0
  * cases.listings();                                 // the list page's summaries, from memory
  * const id = await cases.createCase({ alias: 'A', priority: 'normal', opened: '2025-01-31' });
@@ -38,9 +41,17 @@
  * `read()` and the writes throw them. What the server refuses (HTTP errors,
  * the network) comes through unchanged as `ApiError` (core/api.ts).
  *
- * Memory only: opened keys and records live in this object and are wiped
- * when the session locks (after which every method throws 'locked'); the
- * head pins hold no secret and outlive it. Nothing is stored or logged.
+ * Memory: opened keys and records live in this object and are wiped when
+ * the session locks (after which every method throws 'locked'); the head
+ * pins hold no secret and outlive it. Nothing is logged.
+ *
+ * Storage, only when a `store` is given (core/casecache.ts): the first sync
+ * of a client opens this browser's sealed copy of the member's verified
+ * cases (deleted first if it was not signed in to for CACHE_EXPIRY_DAYS),
+ * raises the head pins from it, and then fetches only what moved; every
+ * sync round writes the states it replaced back, sealed. Keys are never
+ * written. Lock closes the database and leaves the sealed rows.
+ *
  * Operations run one at a time, so a slow list cannot undo a later write.
  */
 import {
@@ -62,7 +73,7 @@ import {
   type Keyring,
 } from '../../lib/crypto/index.js';
 import type { RecordBody, VerifiedEntry } from '../../lib/domain/record.js';
-import { ApiError, type CaseGrants, type GrantUpload } from './api.js';
+import { ApiError, type CaseGrants, type CaseHead, type GrantUpload } from './api.js';
 import {
   CaseError,
   checkCaseGrants,
@@ -74,6 +85,7 @@ import {
   headOf,
   isCaseId,
   KeyCache,
+  listHeads,
   listingOf,
   lockedError,
   openMyGrant,
@@ -85,10 +97,19 @@ import {
   type SyncReport,
   type Verifier,
 } from './casesync.js';
+import { CaseCache, forgetCache, type CacheStore } from './casecache.js';
 import type { OrgView } from './org.js';
 import type { UnlockedSession } from './session.js';
 
 export { CaseError, HeadPins, SAFE_HOUSE_KIND, type CaseFailure, type CaseListing } from './casesync.js';
+export { CACHE_EXPIRY_DAYS, expireCaches, forgetCache, IndexedDbCacheStore, type CacheStore } from './casecache.js';
+
+export interface CaseClientOptions {
+  /** Where to keep this browser's sealed copy of the member's cases; without one, nothing is stored. */
+  store?: CacheStore;
+  /** Milliseconds since the epoch, for the copy's expiry (tests move it). */
+  now?: () => number;
+}
 
 /** The compartments of a case (compartment.rs OF_CASE), in code order. */
 export const CASE_COMPARTMENTS: readonly CompartmentName[] = ['summary', 'identity', 'story', 'logistics', 'travel', 'finance', 'messages'];
@@ -190,15 +211,25 @@ export class CaseClient {
   private readonly states = new Map<string, CaseState>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly store: CacheStore | undefined;
+  private readonly now: () => number;
+  /** The open sealed copy, once the first sync opened it. */
+  private cache: CaseCache | undefined;
+  /** Opened (or tried, or forgotten) already: once per client. */
+  private cacheTried = false;
+  private writes: Promise<void>[] = [];
 
   constructor(
     private readonly session: UnlockedSession,
     org: OrgView,
     /** The page's head pins: pass the same object to every client of this page. */
     readonly pins: HeadPins = new HeadPins(),
+    options: CaseClientOptions = {},
   ) {
     if (session.locked) throw lockedError();
     this.org = org;
+    this.store = options.store;
+    this.now = options.now ?? Date.now;
     session.onLock(() => this.wipe());
   }
 
@@ -231,6 +262,34 @@ export class CaseClient {
       const state = this.states.get(caseId);
       if (!state) throw noSuchCase(caseId);
       return viewOf(state);
+    });
+  }
+
+  /**
+   * What this browser verified on earlier sign-ins, opened from its sealed
+   * copy without asking the server (the first paint after sign-in); `list()`
+   * then syncs on top. Without a store, or on a second call, what this page
+   * holds.
+   */
+  cachedListings(): Promise<CaseListing[]> {
+    return this.exclusive(async () => {
+      await this.openCache();
+      return this.listings();
+    });
+  }
+
+  /**
+   * Delete this browser's sealed copy of the member's cases, and keep none
+   * for the rest of this client's life (the next sign-in starts a new one).
+   * What this page holds in memory stays until Lock.
+   */
+  forgetCache(): Promise<void> {
+    return this.exclusive(async () => {
+      this.cacheTried = true;
+      this.cache?.close();
+      this.cache = undefined;
+      await Promise.all(this.writes.splice(0));
+      if (this.store) await forgetCache(this.store, toHex(this.org.chain.org), this.session.accountHex);
     });
   }
 
@@ -420,6 +479,9 @@ export class CaseClient {
     this.closed = true;
     this.keyCache.clear(true);
     this.states.clear();
+    // Writes already sealed still land (IndexedDB finishes them before closing); nothing new is sealed.
+    this.cache?.close();
+    this.cache = undefined;
   }
 
   private verifier(): Verifier {
@@ -431,9 +493,80 @@ export class CaseClient {
   }
 
   private async sync(scope: Scope): Promise<SyncReport> {
-    const report = await sync(this.session.api, this.verifier(), this.pins, this.states, scope, () => this.guard());
+    if (this.store && !this.cacheTried && scope.kind === 'all') {
+      // The head list travels while the copy is opened.
+      const early = listHeads(this.session.api, () => this.guard());
+      early.catch(() => undefined);
+      await this.openCache();
+      // Another tab may have saved a newer verified head after this list was taken: a copy ahead
+      // of it is no rollback until a fresh list says so.
+      const heads = early.then((listed) => (this.aheadOf(listed) ? listHeads(this.session.api, () => this.guard()) : listed));
+      heads.catch(() => undefined);
+      scope = { kind: 'all', heads };
+    } else {
+      // Before any sync, even of one case: the copy's head pins must be known.
+      await this.openCache();
+    }
+    const persist = this.cache ? (changed: readonly string[], removed: readonly string[]) => this.persist(changed, removed) : undefined;
+    try {
+      const report = await sync(this.session.api, this.verifier(), this.pins, this.states, scope, () => this.guard(), persist);
+      this.guard();
+      return report;
+    } finally {
+      await Promise.all(this.writes.splice(0));
+    }
+  }
+
+  /**
+   * Open this browser's copy, once per client: the states in it become this
+   * page's (the sync then fetches only what moved) and its heads raise the
+   * pins. A copy that cannot be used (no IndexedDB, a full disk) leaves the
+   * client working from memory, as without a store.
+   */
+  private async openCache(): Promise<void> {
+    if (!this.store || this.cacheTried) return;
+    this.cacheTried = true;
+    let cache: CaseCache;
+    try {
+      cache = await CaseCache.open(this.store, this.session.root(), toHex(this.org.chain.org), this.session.accountHex, this.now(), () => this.guard());
+    } catch {
+      this.guard();
+      return;
+    }
+    if (this.closed) {
+      cache.close();
+      throw lockedError();
+    }
+    this.cache = cache;
+    let states: Map<string, CaseState>;
+    try {
+      ({ states } = await cache.load(this.pins, () => this.guard()));
+    } catch {
+      this.guard();
+      return;
+    }
     this.guard();
-    return report;
+    for (const [id, s] of states) if (!this.states.has(id)) this.states.set(id, s);
+  }
+
+  /** Whether this page holds a case further than (or other than at) the head `listed` names for it. */
+  private aheadOf(listed: readonly CaseHead[]): boolean {
+    return listed.some((h) => {
+      const s = this.states.get(h.case_id);
+      return s !== undefined && (s.len > h.len || (s.len === h.len && s.len > 0 && s.headHash !== h.head_hash));
+    });
+  }
+
+  /** Seal what a sync round replaced and start writing it; `sync` waits for the writes before it returns. */
+  private persist(changed: readonly string[], removed: readonly string[]): void {
+    const cache = this.cache;
+    if (!cache) return;
+    try {
+      // A write that fails (quota, a closed database) costs the next sign-in a fetch, nothing more.
+      this.writes.push(cache.save(this.states, this.pins, changed, removed).catch(() => undefined));
+    } catch {
+      // as above
+    }
   }
 
   private async appendNow(caseId: string, compartment: Compartment, body: RecordBody): Promise<number> {

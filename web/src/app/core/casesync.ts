@@ -1,16 +1,19 @@
 /**
- * Syncing and verifying cases, as crates/northstar-client/src/sync.rs does,
- * with this page's memory in the place of the Rust client's local cache.
- * core/cases.ts is the public face; this module is its engine.
+ * Syncing and verifying cases, as crates/northstar-client/src/sync.rs does.
+ * core/cases.ts is the public face; this module is its engine, and
+ * core/casecache.ts keeps a sealed copy of its states in the browser.
  *
  * What is kept, and for how long:
  * - `HeadPins`: the highest verified head of every case, for the page's life
  *   (it survives Lock, like the organization pin in core/org.ts). Heads are
- *   no secret: the server knows them.
+ *   no secret: the server knows them. The sealed cache carries them across
+ *   page lives.
  * - `KeyCache`: opened compartment keys, keyed by (case, compartment,
- *   generation), so each grant costs its public-key work once. Wiped on Lock.
- * - `CaseState`s: each case's verified entries and opened records. Wiped on Lock.
- * Nothing is written to storage of any kind.
+ *   generation), so each grant costs its public-key work once. Wiped on Lock,
+ *   and never written anywhere.
+ * - `CaseState`s: each case's verified entries and opened records. Wiped on
+ *   Lock; sealed into the browser cache after each sync round when the
+ *   client has one (`sync`'s `persist`).
  */
 import {
   ChainError,
@@ -217,7 +220,13 @@ export interface CaseState {
   /** The hash of entry len - 1, hex. */
   headHash: string | undefined;
   keysVersion: number;
-  /** The member's own grants and the case's rotation links, as last served. */
+  /**
+   * The member's own grants and the case's rotation links, as last served.
+   * Empty in a state loaded from the browser cache (casecache.ts): they are
+   * only read to open a key, which happens only while the case is fetched
+   * (`applyBundle` replaces them first, and a write syncs its case before it
+   * looks), so storing them would cost every load for nothing.
+   */
   grants: GrantInfo[];
   rotations: RotationInfo[];
   readable: Set<Compartment>;
@@ -229,7 +238,7 @@ export interface CaseState {
   lastAdvance: Stage | null;
 }
 
-function emptyState(caseId: string): CaseState {
+export function emptyState(caseId: string): CaseState {
   return {
     caseId,
     len: 0,
@@ -266,7 +275,7 @@ export function listingOf(s: CaseState): CaseListing {
 }
 
 /** The listing's share of cases.rs `CaseView::apply`: fields merge by chain order, the first summary record says what the object is. */
-function foldListing(s: CaseState, compartment: Compartment, body: RecordBody | null): void {
+export function foldListing(s: CaseState, compartment: Compartment, body: RecordBody | null): void {
   if (compartment !== 1) return;
   const first = !s.sawSummary;
   s.sawSummary = true;
@@ -718,7 +727,36 @@ export interface SyncReport {
   refused: Map<string, CaseError>;
 }
 
-export type Scope = { kind: 'all' } | { kind: 'one'; caseId: string } | { kind: 'full'; caseId: string };
+/**
+ * What to sync. `all` may carry the heads already being listed (`listHeads`),
+ * so the list is in flight while the browser cache is opened.
+ */
+export type Scope = { kind: 'all'; heads?: Promise<CaseHead[]> } | { kind: 'one'; caseId: string } | { kind: 'full'; caseId: string };
+
+/**
+ * Told what a sync changed, as it goes: after the heads were compared
+ * (`removed` only) and after each round (the states replaced in `states`,
+ * and the cases the member lost access to).
+ */
+export type Persist = (changed: readonly string[], removed: readonly string[]) => void;
+
+/** Every case the member holds a grant for, with its head (`GET /api/cases`, page by page). */
+export async function listHeads(api: Api, guard: () => void = () => undefined): Promise<CaseHead[]> {
+  const heads: CaseHead[] = [];
+  let after: string | undefined;
+  const seen = new Set<string>();
+  for (;;) {
+    const served = await api.cases(after);
+    guard();
+    const page = checkCaseList(served);
+    heads.push(...page.cases);
+    if (page.next == null) return heads;
+    // A server that hands out the same page again would keep the page looping.
+    if (seen.has(page.next) || page.cases.length === 0) throw protocol('the list of cases does not move forward');
+    seen.add(page.next);
+    after = page.next;
+  }
+}
 
 /** Cases per sync request (the server's limit). */
 export const BATCH = 256;
@@ -741,6 +779,7 @@ export async function sync(
   scope: Scope,
   /** Throws once the session is locked: checked after every wait, so nothing opened lands after Lock. */
   guard: () => void = () => undefined,
+  persist?: Persist,
 ): Promise<SyncReport> {
   const report: SyncReport = { cases: 0, updated: 0, entries: 0, removed: [], refused: new Map() };
   const todo: Todo[] = [];
@@ -752,20 +791,8 @@ export async function sync(
     todo.push(s ? { caseId: scope.caseId, from: s.len, rebuild: false } : { caseId: scope.caseId, from: 0, rebuild: true });
     report.cases = 1;
   } else {
-    const heads: CaseHead[] = [];
-    let after: string | undefined;
-    const seen = new Set<string>();
-    for (;;) {
-      const served = await api.cases(after);
-      guard();
-      const page = checkCaseList(served);
-      heads.push(...page.cases);
-      if (page.next == null) break;
-      // A server that hands out the same page again would keep the page looping.
-      if (seen.has(page.next) || page.cases.length === 0) throw protocol('the list of cases does not move forward');
-      seen.add(page.next);
-      after = page.next;
-    }
+    const heads = await (scope.heads ?? listHeads(api, guard));
+    guard();
     report.cases = heads.length;
     const listed = new Set<string>();
     for (const h of heads) {
@@ -805,6 +832,7 @@ export async function sync(
         report.removed.push(id);
       }
     }
+    if (report.removed.length > 0) persist?.([], report.removed);
   }
 
   const startRound = (): { round: Todo[]; fetch: Promise<SyncResponse> } | undefined => {
@@ -838,9 +866,11 @@ export async function sync(
       works.push({ caseId: want.caseId, state, rebuild: want.rebuild, bundle });
     }
     // Asked but not returned: the member holds no grant (any more).
+    const lost: string[] = [];
     for (const t of round) {
-      if (!returned.has(t.caseId) && !todo.some((x) => x.caseId === t.caseId) && states.delete(t.caseId)) report.removed.push(t.caseId);
+      if (!returned.has(t.caseId) && !todo.some((x) => x.caseId === t.caseId) && states.delete(t.caseId)) lost.push(t.caseId);
     }
+    report.removed.push(...lost);
     const outcomes: { work: Work; state?: CaseState; error?: CaseError }[] = [];
     for (const work of works) {
       try {
@@ -852,6 +882,7 @@ export async function sync(
       guard();
     }
     const progress = outcomes.some((o) => o.state && o.work.bundle.entries.length > 0);
+    const changed: string[] = [];
     for (const o of outcomes) {
       const id = o.work.caseId;
       if (!o.state) {
@@ -863,6 +894,7 @@ export async function sync(
       report.entries += o.work.bundle.entries.length;
       report.updated += 1;
       states.set(id, s);
+      changed.push(id);
       report.refused.delete(id);
       const complete = s.len >= o.work.bundle.head.len;
       if (!complete && progress) todo.push({ caseId: id, from: s.len, rebuild: false });
@@ -871,6 +903,8 @@ export async function sync(
         report.refused.set(id, protocol('it names entries of this case it does not send', id));
       }
     }
+    // Saved round by round, as sync.rs does, so a long first sync cut short keeps what it verified.
+    if (changed.length > 0 || lost.length > 0) persist?.(changed, lost);
     if (!next) next = startRound();
   }
   return report;

@@ -78,13 +78,15 @@ describe('message catalogue', () => {
 });
 
 describe('the app source', () => {
-  it('keeps nothing in browser storage and evaluates no code', () => {
+  it('keeps nothing in browser storage but the sealed cache, and evaluates no code', () => {
     for (const file of sources(APP)) {
       // Comments may name what the code avoids.
       const text = readFileSync(file, 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/^\s*\/\/.*$/gm, '');
-      for (const banned of [/localStorage/, /sessionStorage/, /document\.cookie/, /indexedDB/, /\beval\s*\(/, /new Function\s*\(/, /innerHTML/, /\{@html/]) {
+      // Only core/casecache.ts touches IndexedDB, and only with sealed rows (its own tests scan the bytes).
+      const storage = file.endsWith(join('core', 'casecache.ts')) ? [] : [/indexedDB/];
+      for (const banned of [/localStorage/, /sessionStorage/, /document\.cookie/, ...storage, /\beval\s*\(/, /new Function\s*\(/, /innerHTML/, /\{@html/]) {
         expect(banned.test(text), `${file} uses ${banned}`).toBe(false);
       }
     }

@@ -43,8 +43,16 @@ export function myActor(ws: Workspace): Actor {
   return { account: me.accountId, role: me.role as Actor['role'] };
 }
 
+/** Views are replaced, never changed, so a view's fold is computed once (the list folds every case on each change). */
+const folds = new WeakMap<CaseView, ObjectView>();
+
 export function fold(view: CaseView): ObjectView {
-  return foldObject(view.entries);
+  let folded = folds.get(view);
+  if (!folded) {
+    folded = foldObject(view.entries);
+    folds.set(view, folded);
+  }
+  return folded;
 }
 
 /** `case new`: the summary, then the priority's deadline tasks. */

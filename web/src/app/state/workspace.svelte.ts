@@ -6,7 +6,7 @@
  * person (the server served something wrong, or refused).
  */
 import { ApiError } from '../core/api.js';
-import { CaseClient, CaseError, HeadPins, type CaseListing, type CaseView } from '../core/cases.js';
+import { CaseClient, CaseError, HeadPins, IndexedDbCacheStore, expireCaches, type CacheStore, type CaseListing, type CaseView } from '../core/cases.js';
 import type { OrgView } from '../core/org.js';
 import type { UnlockedSession } from '../core/session.js';
 import { IntakeError, intakeQueue, type IntakeQueue } from '../core/intake.js';
@@ -42,6 +42,17 @@ export function describe(e: unknown, t: Translate): Problem {
   return { text: e instanceof Error ? e.message : String(e), serverFault: false };
 }
 
+/**
+ * This browser's sealed copy of the members' cases (core/casecache.ts): one
+ * per page, shared by whoever signs in here. Copies left unopened for
+ * longer than the expiry are deleted at start, before anyone signs in.
+ */
+export const browserCache: CacheStore = new IndexedDbCacheStore();
+
+export function sweepExpiredCaches(): Promise<unknown> {
+  return expireCaches(browserCache).catch(() => undefined);
+}
+
 export class Workspace {
   org = $state.raw<OrgView>() as OrgView;
   listings = $state.raw<CaseListing[]>([]);
@@ -62,7 +73,7 @@ export class Workspace {
     private readonly t: Translate,
   ) {
     this.org = org;
-    this.cases = new CaseClient(session, org, pins);
+    this.cases = new CaseClient(session, org, pins, { store: browserCache });
   }
 
   /** After the membership chain was verified again (a new member, a removal). */
@@ -95,6 +106,8 @@ export class Workspace {
     if (this.session.locked) return;
     this.syncing = true;
     try {
+      // First paint from what this browser verified before; the sync then brings it up to date.
+      if (!this.synced) this.listings = await this.cases.cachedListings();
       const result = await this.cases.list();
       this.listings = this.cases.listings();
       this.refused = result.refused;
