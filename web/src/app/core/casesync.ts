@@ -37,8 +37,8 @@ import {
   type CompartmentRef,
   type MemberSecretKeys,
 } from '../../lib/crypto/index.js';
-import { utf8 } from '../../lib/crypto/bytes.js';
-import type { Flag, RecordBody, Stage, Verdict, VerifiedEntry } from '../../lib/domain/record.js';
+import type { RecordBody, Stage, VerifiedEntry } from '../../lib/domain/record.js';
+import { encodeRecordBody, parseRecordPlaintext } from '../../lib/domain/body.js';
 import { type Api, type CaseBundle, type CaseGrants, type CaseHead, type CaseList, type Entry, type GrantInfo, type RotationInfo, type SyncResponse } from './api.js';
 
 /** Why a case was refused (i18n keys under `error.case.`). */
@@ -291,24 +291,15 @@ export function foldListing(s: CaseState, compartment: Compartment, body: Record
 /** The `kind` field of a safe house's first summary record. */
 export const SAFE_HOUSE_KIND = 'safehouse';
 
-// ---- Record bodies: the JSON of cases.rs RecordBody, read as strictly as serde reads it ----
+// ---- Record bodies: read by the domain twin's parser, strict as serde (web/src/lib/domain/body.ts) ----
 
-const STAGES: readonly string[] = [
-  'intake',
-  'screening',
-  'verification',
-  'accepted',
-  'protection',
-  'pathway',
-  'departure',
-  'arrival',
-  'resettlement',
-  'closed',
-  'declined',
-  'withdrawn',
-];
-const FLAGS: readonly string[] = ['lost-contact', 'on-hold', 'threat-reported'];
-const VERDICTS: readonly string[] = ['credible', 'not-credible'];
+/** A record's plaintext as a RecordBody, or undefined where the Rust client's serde would refuse it. */
+export function parseRecordBody(plaintext: Uint8Array): RecordBody | undefined {
+  const parsed = parseRecordPlaintext(plaintext);
+  return parsed.ok ? parsed.body : undefined;
+}
+
+export { encodeRecordBody };
 
 type Json = Record<string, unknown>;
 
@@ -316,110 +307,12 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const isString = (v: unknown): v is string => typeof v === 'string';
+
 /** serde's `Option<T>` with `#[serde(default)]`: absent or null is None. */
 function optional<T>(v: unknown, check: (x: unknown) => x is T): T | undefined | false {
   if (v === undefined || v === null) return undefined;
   return check(v) ? v : false;
-}
-
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const isStage = (v: unknown): v is Stage => typeof v === 'string' && STAGES.includes(v);
-/** i64: JSON integers only (serde refuses 1.5 for an i64); exact within 2^53. */
-const isI64 = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-
-function parseEvent(e: unknown): RecordBody | undefined {
-  if (!isObject(e) || !isString(e.event)) return undefined;
-  switch (e.event) {
-    case 'advance': {
-      const reason = optional(e.reason, isString);
-      const referral = optional(e.referral, isString);
-      if (!isStage(e.to) || reason === false || referral === false) return undefined;
-      return {
-        kind: 'event',
-        event: { event: 'advance', to: e.to, ...(reason === undefined ? {} : { reason }), ...(referral === undefined ? {} : { referral }) },
-      };
-    }
-    case 'verdict':
-      if (!isString(e.result) || !VERDICTS.includes(e.result)) return undefined;
-      return { kind: 'event', event: { event: 'verdict', result: e.result as Verdict } };
-    case 'sign_off':
-      return { kind: 'event', event: { event: 'sign_off' } };
-    case 'document':
-      if (!isString(e.name) || !isBool(e.done)) return undefined;
-      return { kind: 'event', event: { event: 'document', name: e.name, done: e.done } };
-    case 'flag':
-      if (!isString(e.flag) || !FLAGS.includes(e.flag) || !isBool(e.raised)) return undefined;
-      return { kind: 'event', event: { event: 'flag', flag: e.flag as Flag, raised: e.raised } };
-    case 'task': {
-      const closesAt = optional(e.closes_at, isStage);
-      if (!isString(e.id) || !isString(e.title) || !isI64(e.due) || closesAt === false) return undefined;
-      return { kind: 'event', event: { event: 'task', id: e.id, title: e.title, due: e.due, ...(closesAt === undefined ? {} : { closes_at: closesAt }) } };
-    }
-    case 'task_done':
-      if (!isString(e.id)) return undefined;
-      return { kind: 'event', event: { event: 'task_done', id: e.id } };
-    default:
-      return undefined;
-  }
-}
-
-/**
- * A record's plaintext as a RecordBody, or undefined where serde would fail
- * (so an entry the Rust client refuses is refused here too). Unknown extra
- * keys are ignored, as serde does without `deny_unknown_fields`. The result
- * is rebuilt from checked values, never the parsed object itself.
- */
-export function parseRecordBody(plaintext: Uint8Array): RecordBody | undefined {
-  const text = utf8.decodeStrict(plaintext);
-  if (text === undefined) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(v) || !isString(v.kind)) return undefined;
-  switch (v.kind) {
-    case 'fields': {
-      if (!isObject(v.fields)) return undefined;
-      const entries = Object.entries(v.fields);
-      if (!entries.every(([, value]) => isString(value))) return undefined;
-      // fromEntries defines own properties: a field named __proto__ stays a field.
-      return { kind: 'fields', fields: Object.fromEntries(entries) as Record<string, string> };
-    }
-    case 'note':
-      return isString(v.text) ? { kind: 'note', text: v.text } : undefined;
-    case 'event':
-      return parseEvent(v.event);
-    case 'house': {
-      const e = v.event;
-      if (!isObject(e) || (e.event !== 'place' && e.event !== 'release') || !isString(e.case)) return undefined;
-      return { kind: 'house', event: { event: e.event, case: e.case } };
-    }
-    default:
-      return undefined;
-  }
-}
-
-/** A RecordBody as cases.rs serializes it: the tag first, fields in name order (a BTreeMap). */
-export function encodeRecordBody(body: RecordBody): Uint8Array {
-  let value: unknown;
-  switch (body.kind) {
-    case 'fields': {
-      const names = Object.keys(body.fields).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      value = { kind: 'fields', fields: Object.fromEntries(names.map((n) => [n, body.fields[n]])) };
-      break;
-    }
-    case 'note':
-      value = { kind: 'note', text: body.text };
-      break;
-    case 'event':
-    case 'house':
-      value = { kind: body.kind, event: body.event };
-      break;
-  }
-  return utf8.encode(JSON.stringify(value));
 }
 
 // ---- The shape of the server's answers (serde's job in the Rust client) ----

@@ -446,7 +446,22 @@ export function parseRecordPlaintext(plaintext: Uint8Array): ParsedBody {
   return parseRecordText(text);
 }
 
-/** The plaintext the command line writes for a record: serde_json's compact form. */
+/** A RecordBody as cases.rs serializes it: the tag first, fields in name order (a BTreeMap). */
 export function encodeRecordBody(body: RecordBody): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(body));
+  let value: unknown;
+  switch (body.kind) {
+    case 'fields': {
+      const names = Object.keys(body.fields).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      value = { kind: 'fields', fields: Object.fromEntries(names.map((n) => [n, body.fields[n]])) };
+      break;
+    }
+    case 'note':
+      value = { kind: 'note', text: body.text };
+      break;
+    case 'event':
+    case 'house':
+      value = { kind: body.kind, event: body.event };
+      break;
+  }
+  return new TextEncoder().encode(JSON.stringify(value));
 }
