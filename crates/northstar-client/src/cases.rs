@@ -8,10 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use northstar_core::{Actor, Compartment, Event, HouseEvent, Refusal, SafeHouse, Workflow};
+use northstar_core::{Actor, Compartment, Event, HouseEvent, ObjectView, SafeHouse, Workflow};
 
-/// The `kind` field of a safe house's first summary record.
-pub const SAFE_HOUSE_KIND: &str = "safehouse";
+pub use northstar_core::object::{FieldHistory, HistoryItem, RecordBody, SAFE_HOUSE_KIND};
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, seal_record};
 use northstar_crypto::grant::{
     CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_rotation,
@@ -28,136 +27,34 @@ use crate::profile::Profile;
 use crate::sync::{self, Listing, LocalCache, Scope};
 use crate::{ClientError, Result, b64, unb64};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RecordBody {
-    Fields {
-        fields: BTreeMap<String, String>,
-    },
-    Note {
-        text: String,
-    },
-    /// A workflow event (in `summary` only): a stage change, a verdict, a
-    /// sign-off, a checklist item or a flag.
-    Event {
-        event: Event,
-    },
-    /// A move in or out of a safe house (in the house's `summary`).
-    House {
-        event: HouseEvent,
-    },
-}
-
-/// One entry of a case's history, as this member can see it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HistoryItem {
-    pub seq: u64,
-    pub compartment: Compartment,
-    pub author: String,
-    /// `None` when this member cannot read the compartment.
-    pub body: Option<RecordBody>,
-}
-
-/// A field's current value and the values it replaced.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FieldHistory {
-    pub value: String,
-    pub set_by: String,
-    pub seq: u64,
-    /// Earlier values, oldest first: (value, author, seq).
-    pub replaced: Vec<(String, String, u64)>,
-}
-
-/// A case as this member can read it, after every check.
+/// A case as this member can read it, after every check: the fold of its
+/// verified entries (northstar-core's `ObjectView`, reached through `Deref`)
+/// and what the sync knows beside it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CaseView {
     pub case_id: String,
     pub readable: BTreeSet<Compartment>,
-    pub fields: BTreeMap<Compartment, BTreeMap<String, FieldHistory>>,
-    pub notes: Vec<(Compartment, String, String, u64)>,
-    pub history: Vec<HistoryItem>,
     /// The verified chain head: sequence number and hash (hex).
     pub head: Option<(u64, String)>,
-    /// The stage, flags and guards, folded from the `summary` events.
-    #[serde(default)]
-    pub workflow: Workflow,
-    /// Set when the object is a safe house (its first summary record says
-    /// `kind = safehouse`): capacity, occupants and moves.
-    #[serde(default)]
-    pub house: Option<SafeHouse>,
+    #[serde(flatten)]
+    pub object: ObjectView,
+}
+
+impl std::ops::Deref for CaseView {
+    type Target = ObjectView;
+
+    fn deref(&self) -> &ObjectView {
+        &self.object
+    }
+}
+
+impl std::ops::DerefMut for CaseView {
+    fn deref_mut(&mut self) -> &mut ObjectView {
+        &mut self.object
+    }
 }
 
 impl CaseView {
-    /// Fold the next entry of the chain: fields merge by chain order (the
-    /// later entry wins; the value it replaces stays in the history).
-    pub fn apply(
-        &mut self,
-        seq: u64,
-        compartment: Compartment,
-        actor: &Actor,
-        author_name: String,
-        body: Option<RecordBody>,
-    ) {
-        let author = author_name;
-        if let (Some(RecordBody::Fields { fields }), Compartment::Summary) = (&body, compartment) {
-            // Only the object's first summary record says what it is, so a
-            // later `case set` cannot turn a case into a safe house (or hide it).
-            let first_summary = self
-                .history
-                .iter()
-                .all(|h| h.compartment != Compartment::Summary);
-            if first_summary && fields.get("kind").map(String::as_str) == Some(SAFE_HOUSE_KIND) {
-                self.house = Some(SafeHouse::default());
-            }
-            if let (Some(house), Some(capacity)) = (
-                self.house.as_mut(),
-                fields.get("capacity").and_then(|c| c.parse::<u32>().ok()),
-            ) {
-                house.capacity = capacity;
-            }
-        }
-        match &body {
-            Some(RecordBody::Fields { fields }) => {
-                let slot = self.fields.entry(compartment).or_default();
-                for (name, value) in fields {
-                    let f = slot.entry(name.clone()).or_default();
-                    if !f.set_by.is_empty() {
-                        f.replaced.push((f.value.clone(), f.set_by.clone(), f.seq));
-                    }
-                    f.value = value.clone();
-                    f.set_by = author.clone();
-                    f.seq = seq;
-                }
-            }
-            Some(RecordBody::Note { text }) => {
-                self.notes
-                    .push((compartment, author.clone(), text.clone(), seq))
-            }
-            // Only `summary` carries the workflow, so everyone on the case
-            // folds the same events.
-            Some(RecordBody::Event { event }) if compartment == Compartment::Summary => {
-                self.workflow.fold(seq, actor, event)
-            }
-            Some(RecordBody::Event { .. }) => self
-                .workflow
-                .rejected
-                .push((seq, Refusal::WrongCompartment { compartment })),
-            Some(RecordBody::House { event }) if compartment == Compartment::Summary => {
-                if let Some(house) = self.house.as_mut() {
-                    house.fold(seq, actor, event);
-                }
-            }
-            Some(RecordBody::House { .. }) => {}
-            None => {}
-        }
-        self.history.push(HistoryItem {
-            seq,
-            compartment,
-            author,
-            body,
-        });
-    }
-
     /// The current value of every field of a compartment this member reads
     /// (`None` without access).
     pub fn current_fields(&self, compartment: Compartment) -> Option<BTreeMap<String, String>> {
@@ -171,13 +68,6 @@ impl CaseView {
                 })
                 .unwrap_or_default()
         })
-    }
-
-    pub fn field(&self, compartment: Compartment, name: &str) -> Option<&str> {
-        self.fields
-            .get(&compartment)?
-            .get(name)
-            .map(|f| f.value.as_str())
     }
 }
 
@@ -329,7 +219,7 @@ pub async fn house_event(
     )
     .await?;
     let after = read_case(unlocked, profile, house).await?;
-    let after = after.house.unwrap_or_default();
+    let after = after.object.house.unwrap_or_default();
     if let Some((_, refusal)) = after.rejected.iter().find(|(s, _)| *s == seq) {
         return Err(ClientError::Refused(format!(
             "recorded, but void: another coordinator got there first ({refusal})"
@@ -489,7 +379,7 @@ pub async fn workflow_event(
             "recorded, but void: another member changed the case first ({refusal})"
         )));
     }
-    Ok(after.workflow)
+    Ok(after.object.workflow)
 }
 
 /// This member as the verified membership chain knows them.

@@ -7,6 +7,7 @@
 mod compartment;
 pub mod consent;
 pub mod money;
+pub mod object;
 pub mod pathway;
 pub mod report;
 mod role;
@@ -15,6 +16,7 @@ pub mod time;
 pub mod workflow;
 
 pub use compartment::{Compartment, ObjectKind};
+pub use object::{FieldHistory, HistoryItem, ObjectView, RecordBody};
 pub use role::Role;
 pub use safehouse::{HouseEvent, HouseRefusal, SafeHouse};
 pub use workflow::{Actor, Event, Flag, Priority, Refusal, Stage, Task, Verdict, Workflow};

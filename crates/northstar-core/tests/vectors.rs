@@ -7,11 +7,8 @@
 //! here: when this test and a vector disagree, the vector is wrong unless
 //! the rule is.
 //!
-//! Two pieces of northstar-client are mirrored below, because this crate may
-//! not depend on the client: `RecordBody` (the record's JSON) and the part of
-//! `CaseView::apply` that routes entries to fields, notes, the workflow and
-//! the safe house. They are transcriptions of cases.rs and must change with
-//! it.
+//! Objects are folded with this crate's own `ObjectView::apply`, the fold
+//! every client uses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -19,8 +16,8 @@ use std::path::PathBuf;
 use northstar_core::pathway::{self, PathwayKind};
 use northstar_core::report::{self, Cell, Table};
 use northstar_core::{
-    Actor, Compartment, Event, Flag, HouseEvent, HouseRefusal, Priority, Refusal, SafeHouse, Stage,
-    Verdict, Workflow, time,
+    Actor, Compartment, Event, Flag, HouseRefusal, ObjectView, Priority, RecordBody, Refusal,
+    SafeHouse, Stage, Verdict, time,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -59,95 +56,15 @@ fn outcome<R: Serialize>(result: Result<(), R>) -> Value {
     }
 }
 
-/// northstar-client's `RecordBody`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum RecordBody {
-    Fields { fields: BTreeMap<String, String> },
-    Note { text: String },
-    Event { event: Event },
-    House { event: HouseEvent },
-}
-
-/// northstar-client's `FieldHistory`.
-#[derive(Debug, Default, Serialize)]
-struct FieldHistory {
-    value: String,
-    set_by: String,
-    seq: u64,
-    replaced: Vec<(String, String, u64)>,
-}
-
-/// The part of northstar-client's `CaseView` that `apply` folds.
+/// An object folded step by step, as a client folds its verified entries.
 #[derive(Debug, Default)]
-struct View {
-    fields: BTreeMap<Compartment, BTreeMap<String, FieldHistory>>,
-    notes: Vec<(Compartment, String, String, u64)>,
-    history: Vec<Compartment>,
-    workflow: Workflow,
-    house: Option<SafeHouse>,
-}
+struct View(ObjectView);
 
 impl View {
-    /// `CaseView::apply`, transcribed.
-    fn apply(
-        &mut self,
-        seq: u64,
-        compartment: Compartment,
-        actor: &Actor,
-        author: String,
-        body: Option<RecordBody>,
-    ) {
-        if let (Some(RecordBody::Fields { fields }), Compartment::Summary) = (&body, compartment) {
-            let first_summary = self.history.iter().all(|c| *c != Compartment::Summary);
-            if first_summary && fields.get("kind").map(String::as_str) == Some("safehouse") {
-                self.house = Some(SafeHouse::default());
-            }
-            if let (Some(house), Some(capacity)) = (
-                self.house.as_mut(),
-                fields.get("capacity").and_then(|c| c.parse::<u32>().ok()),
-            ) {
-                house.capacity = capacity;
-            }
-        }
-        match &body {
-            Some(RecordBody::Fields { fields }) => {
-                let slot = self.fields.entry(compartment).or_default();
-                for (name, value) in fields {
-                    let f = slot.entry(name.clone()).or_default();
-                    if !f.set_by.is_empty() {
-                        f.replaced.push((f.value.clone(), f.set_by.clone(), f.seq));
-                    }
-                    f.value = value.clone();
-                    f.set_by = author.clone();
-                    f.seq = seq;
-                }
-            }
-            Some(RecordBody::Note { text }) => {
-                self.notes
-                    .push((compartment, author.clone(), text.clone(), seq))
-            }
-            Some(RecordBody::Event { event }) if compartment == Compartment::Summary => {
-                self.workflow.fold(seq, actor, event)
-            }
-            Some(RecordBody::Event { .. }) => self
-                .workflow
-                .rejected
-                .push((seq, Refusal::WrongCompartment { compartment })),
-            Some(RecordBody::House { event }) if compartment == Compartment::Summary => {
-                if let Some(house) = self.house.as_mut() {
-                    house.fold(seq, actor, event);
-                }
-            }
-            Some(RecordBody::House { .. }) | None => {}
-        }
-        self.history.push(compartment);
-    }
-
     /// Fold one vector step: `{seq, by, compartment, body}`.
     fn step(&mut self, members: &Value, step: &Value) {
         let by = string(&step["by"]);
-        self.apply(
+        self.0.apply(
             step["seq"].as_u64().expect("a seq"),
             from(&step["compartment"]),
             &from(&members[by]),
@@ -166,9 +83,10 @@ impl View {
             "checks are of summary events"
         );
         match from::<RecordBody>(&step["body"]) {
-            RecordBody::Event { event } => outcome(self.workflow.check(&actor, &event)),
+            RecordBody::Event { event } => outcome(self.0.workflow.check(&actor, &event)),
             RecordBody::House { event } => outcome(
-                self.house
+                self.0
+                    .house
                     .as_ref()
                     .expect("a house check on a safe house")
                     .check(&actor, &event),
@@ -180,12 +98,12 @@ impl View {
     /// The parts of the state a scenario names in `expect`.
     fn expected(&self, key: &str) -> Value {
         match key {
-            "workflow" => to(&self.workflow),
-            "open_tasks" => to(self.workflow.open_tasks()),
-            "house" => to(&self.house),
-            "occupancy" => json!(self.house.as_ref().map(SafeHouse::occupancy)),
-            "fields" => to(&self.fields),
-            "notes" => to(&self.notes),
+            "workflow" => to(&self.0.workflow),
+            "open_tasks" => to(self.0.workflow.open_tasks()),
+            "house" => to(&self.0.house),
+            "occupancy" => json!(self.0.house.as_ref().map(SafeHouse::occupancy)),
+            "fields" => to(&self.0.fields),
+            "notes" => to(&self.0.notes),
             other => panic!("unknown expectation {other}"),
         }
     }
@@ -211,7 +129,7 @@ fn run_scenarios(file: &Value) -> BTreeSet<String> {
         for (key, want) in scenario["expect"].as_object().expect("an expect") {
             assert_eq!(view.expected(key), *want, "{name}: {key}");
         }
-        for (_, refusal) in &view.workflow.rejected {
+        for (_, refusal) in &view.0.workflow.rejected {
             named.insert(to(refusal)["reason"].as_str().unwrap().to_owned());
         }
     }
@@ -335,7 +253,11 @@ fn workflow_scenarios_fold_to_the_expected_state() {
             view.step(members, &step);
         }
         let actor: Actor = from(&members[string(&check["by"])]);
-        let got = outcome(view.workflow.check(&actor, &from::<Event>(&check["event"])));
+        let got = outcome(
+            view.0
+                .workflow
+                .check(&actor, &from::<Event>(&check["event"])),
+        );
         assert_eq!(got, check["expect"], "{name}");
         if let Some(reason) = check["expect"].get("reason") {
             named.insert(string(reason).to_owned());
