@@ -34,11 +34,16 @@ async function signIn(page) {
   await page.keyboard.press('Enter');
   await page.locator('#nav-cases').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   const signedIn = Date.now();
-  await page.waitForFunction(
-    (n) => document.querySelectorAll('#case-list tbody tr').length > 0 && new RegExp(`of ${n} cases`).test(document.querySelector('#case-count')?.textContent ?? ''),
-    count,
-    { timeout: LONG },
-  );
+  await page
+    .waitForFunction(
+      (n) => document.querySelectorAll('#case-list tbody tr').length > 0 && new RegExp(`of ${n} cases`).test(document.querySelector('#case-count')?.textContent ?? ''),
+      count,
+      { timeout: LONG },
+    )
+    .catch(async () => {
+      const shown = await page.locator('#case-count, [role="alert"]').allTextContents().catch(() => []);
+      throw new Failure(`the list of ${count} cases did not show within ${LONG / 1000} s; the page says: ${shown.join(' | ')}`);
+    });
   return { signInMs: signedIn - started, totalMs: Date.now() - started };
 }
 

@@ -101,13 +101,27 @@ export class Workspace {
     return problem;
   }
 
+  /**
+   * The first paint from what this browser verified before, then `first`
+   * (an admin's upkeep, which may create the intake desk: listing before it
+   * is published would show the desk as a case), then the first sync.
+   */
+  async start(first: () => Promise<void>): Promise<void> {
+    this.syncing = true;
+    try {
+      this.listings = await this.cases.cachedListings();
+    } catch (e) {
+      if (!this.session.locked) this.fail(e);
+    }
+    await first();
+    await this.refresh();
+  }
+
   /** Sync every case and refresh the lists. */
   async refresh(): Promise<void> {
     if (this.session.locked) return;
     this.syncing = true;
     try {
-      // First paint from what this browser verified before; the sync then brings it up to date.
-      if (!this.synced) this.listings = await this.cases.cachedListings();
       const result = await this.cases.list();
       this.listings = this.cases.listings();
       this.refused = result.refused;
