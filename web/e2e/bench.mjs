@@ -20,7 +20,7 @@
  * search's (the floor under a keystroke).
  * Prints one JSON line of figures (milliseconds).
  */
-import { Failure, STEP_TIMEOUT_MS, launchChromium, runDriver, watch } from './lib.mjs';
+import { Failure, STEP_TIMEOUT_MS, launchChromium, readIndexedDb, runDriver, watch } from './lib.mjs';
 
 const [base, user, passphrase, countText, needle] = process.argv.slice(2);
 const count = Number(countText);
@@ -78,38 +78,16 @@ runDriver('bench.mjs', async () => {
     [needle],
   );
 
-  // The floors, in this browser: the stored rows read back untouched, and a bare scan.
-  const floors = await page.evaluate(async ([n, text]) => {
-    const readAll = async () => {
-      let rows = 0;
-      let bytes = 0;
-      const started = performance.now();
-      for (const { name } of await indexedDB.databases()) {
-        const db = await new Promise((ok, fail) => {
-          const open = indexedDB.open(name);
-          open.onsuccess = () => ok(open.result);
-          open.onerror = () => fail(open.error);
-        });
-        for (const store of db.objectStoreNames) {
-          const all = await new Promise((ok, fail) => {
-            const req = db.transaction(store).objectStore(store).getAll();
-            req.onsuccess = () => ok(req.result);
-            req.onerror = () => fail(req.error);
-          });
-          rows += all.length;
-          for (const row of all) bytes += JSON.stringify(row, (_, v) => (v instanceof Uint8Array ? v.length : v)).length;
-        }
-        db.close();
-      }
-      return { ms: performance.now() - started, rows, bytes };
-    };
-    const read = await readAll();
+  // The floors, in this browser: the stored records read back untouched, and a bare scan.
+  const read = await readIndexedDb(page);
+  const scan = await page.evaluate(([n, text]) => {
     const haystack = Array.from({ length: n }, (_, i) => `case ${String(i).padStart(6, '0')}\u0000normal\u0000ru\u0000${'x'.repeat(40)}`.toLowerCase());
     const started = performance.now();
     let hits = 0;
     for (const h of haystack) if (h.includes(text.toLowerCase())) hits++;
-    return { indexeddb_read_ms: read.ms, indexeddb_rows: read.rows, scan_ms: performance.now() - started, scan_hits: hits };
+    return { ms: performance.now() - started, hits };
   }, [count, needle]);
+  const floors = { indexeddb_read_ms: read.ms, indexeddb_rows: read.rows, scan_ms: scan.ms, scan_hits: scan.hits };
 
   if (seen.consoleErrors.length) throw new Failure(`console errors: ${seen.consoleErrors.join(' | ')}`);
   return {

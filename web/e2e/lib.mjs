@@ -159,6 +159,45 @@ export function describeViolations(list) {
   return list.map((v) => `  - ${v.where}: ${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`).join('\n');
 }
 
+/**
+ * Everything the page's origin keeps in IndexedDB, read back untouched:
+ * how many records, how long the reading took (ms), and every stored value
+ * as text (byte arrays as Latin-1, so any plaintext in them shows).
+ */
+export function readIndexedDb(page) {
+  return page.evaluate(async () => {
+    const text = [];
+    const walk = (v) => {
+      if (v instanceof Uint8Array || v instanceof ArrayBuffer) text.push(new TextDecoder('latin1').decode(v));
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      else text.push(String(v));
+    };
+    let rows = 0;
+    let ms = 0;
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise((ok, fail) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => ok(open.result);
+        open.onerror = () => fail(open.error);
+      });
+      for (const store of db.objectStoreNames) {
+        const started = performance.now();
+        const all = await new Promise((ok, fail) => {
+          const req = db.transaction(store).objectStore(store).getAll();
+          req.onsuccess = () => ok(req.result);
+          req.onerror = () => fail(req.error);
+        });
+        ms += performance.now() - started;
+        rows += all.length;
+        walk(all);
+      }
+      db.close();
+    }
+    return { rows, ms, text: text.join('\n') };
+  });
+}
+
 export async function screenshot(page, dir, name) {
   if (!dir) return;
   mkdirSync(dir, { recursive: true });

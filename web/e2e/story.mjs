@@ -27,7 +27,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Failure, REPO, STEP_TIMEOUT_MS, axe, cli, describeViolations, launchChromium, runDriver, screenshot, startNorthstar, tempDir, text, watch } from './lib.mjs';
+import { Failure, REPO, STEP_TIMEOUT_MS, axe, cli, describeViolations, launchChromium, readIndexedDb, runDriver, screenshot, startNorthstar, tempDir, text, watch } from './lib.mjs';
 
 const shots = process.argv[2];
 const PASS = { ada: 'ada-correct horse battery staple', cam: 'cam-correct horse battery staple', abe: 'abe-correct horse battery staple' };
@@ -121,35 +121,10 @@ async function tab(page, name) {
  * back and searched for what the story wrote in the clear.
  */
 async function storageHoldsNoPlaintext(page, context, secrets) {
-  const stored = await page.evaluate(async () => {
-    const text = [];
-    const walk = (v) => {
-      if (v instanceof Uint8Array || v instanceof ArrayBuffer) text.push(new TextDecoder('latin1').decode(v));
-      else if (Array.isArray(v)) v.forEach(walk);
-      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-      else text.push(String(v));
-    };
-    let rows = 0;
-    for (const { name } of await indexedDB.databases()) {
-      const db = await new Promise((ok, fail) => {
-        const open = indexedDB.open(name);
-        open.onsuccess = () => ok(open.result);
-        open.onerror = () => fail(open.error);
-      });
-      for (const store of db.objectStoreNames) {
-        const all = await new Promise((ok) => {
-          const req = db.transaction(store).objectStore(store).getAll();
-          req.onsuccess = () => ok(req.result);
-        });
-        rows += all.length;
-        walk(all);
-      }
-      db.close();
-    }
-    return { local: localStorage.length, session: sessionStorage.length, rows, text: text.join('\n') };
-  });
+  const stored = await readIndexedDb(page);
+  const kept = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length }));
   const cookies = (await context.cookies()).length;
-  if (stored.local || stored.session || cookies) throw new Failure(`the app left something in browser storage: ${JSON.stringify({ local: stored.local, session: stored.session, cookies })}`);
+  if (kept.local || kept.session || cookies) throw new Failure(`the app left something in browser storage: ${JSON.stringify({ ...kept, cookies })}`);
   const found = secrets.filter((s) => stored.text.includes(s));
   if (found.length) throw new Failure(`the browser's stored copy holds plaintext: ${found.join(', ')}`);
   return stored.rows;

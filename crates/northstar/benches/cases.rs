@@ -8,6 +8,9 @@
 //! so the benchmark itself cannot rot.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/server.rs"]
+mod server;
+
 #[path = "../tests/support/seed.rs"]
 mod seed;
 
@@ -116,20 +119,8 @@ fn peak_rss_mib() -> Option<f64> {
 async fn run(count: usize, full: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("server");
-    let state = northstar_server::prepare(&northstar_server::Config {
-        data_dir: data_dir.clone(),
-        database_url: None,
-        seal_key_file: None,
-        intake: Default::default(),
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(northstar_server::run(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let running = server::serve(&data_dir, Default::default()).await;
+    let url = running.url.clone();
 
     let profile_dir = dir.path().join("profile");
     let mut profile = Profile::load(&profile_dir).unwrap();
@@ -217,8 +208,7 @@ async fn run(count: usize, full: bool) {
     let search = started.elapsed();
     assert_eq!(hits.len(), 1, "exactly the one case holding the needle");
     cache.close().await;
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    running.stop().await;
 
     let per_s = |d: Duration| count as f64 / d.as_secs_f64();
     let raw_1 = 1.0 / (1.0 / limits.verify_1 + 1.0 / limits.open_1);

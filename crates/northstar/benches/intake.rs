@@ -12,6 +12,9 @@
 //! its results, so the benchmark itself cannot rot.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/server.rs"]
+mod server;
+
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -41,37 +44,6 @@ fn main() {
     }
     let full = std::env::args().any(|a| a == "--bench");
     runtime.block_on(run(full));
-}
-
-struct Running {
-    url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), northstar_server::ServerError>>,
-}
-
-async fn serve(data_dir: &std::path::Path, intake: northstar_server::IntakeSettings) -> Running {
-    let state = northstar_server::prepare(&northstar_server::Config {
-        data_dir: data_dir.to_path_buf(),
-        database_url: None,
-        seal_key_file: None,
-        intake,
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(northstar_server::run(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Running { url, stop, server }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.server.await.unwrap().unwrap();
-    }
 }
 
 /// An organization with its help desk open; returns the admin, signed in.
@@ -230,7 +202,7 @@ async fn run(full: bool) {
     let dir = tempfile::tempdir().unwrap();
 
     // 1. Accepted sealed requests per second against the raw durable insert rate.
-    let running = serve(
+    let running = server::serve(
         &dir.path().join("throughput"),
         northstar_server::IntakeSettings {
             pow_bits: 8,
@@ -258,7 +230,7 @@ async fn run(full: bool) {
     );
 
     // 2. A staff request's latency while a second process floods the intake.
-    let running = serve(
+    let running = server::serve(
         &dir.path().join("flood"),
         northstar_server::IntakeSettings::default(),
     )

@@ -10,6 +10,9 @@
 //! `cargo test --all-targets`) it runs on 200 cases and checks its results.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/server.rs"]
+mod server;
+
 #[path = "../tests/support/seed.rs"]
 mod seed;
 
@@ -39,20 +42,8 @@ fn main() {
 async fn run(count: usize, full: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("server");
-    let state = northstar_server::prepare(&northstar_server::Config {
-        data_dir: data_dir.clone(),
-        database_url: None,
-        seal_key_file: None,
-        intake: Default::default(),
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(northstar_server::run(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let running = server::serve(&data_dir, Default::default()).await;
+    let url = running.url.clone();
 
     let mut profile = Profile::load(&dir.path().join("profile")).unwrap();
     northstar_client::org_init(&url, &mut profile, "Bench", "ada", PASSPHRASE)
@@ -113,8 +104,7 @@ async fn run(count: usize, full: bool) {
         .current_dir(&web)
         .output()
         .expect("node is installed (cargo xtask test installs Chromium and the npm packages)");
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    running.stop().await;
     assert!(
         out.status.success(),
         "bench.mjs failed: {}\n{}",
