@@ -8,6 +8,8 @@
 //! so the benchmark itself cannot rot.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/many.rs"]
+mod many;
 #[path = "support/server.rs"]
 mod server;
 
@@ -18,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use northstar_client::Profile;
 use northstar_client::sync::{LocalCache, Scope};
-use northstar_store::{CaseEntryRow, CaseRow, GrantRow};
 use rand::rngs::OsRng;
 
 const PASSPHRASE: &str = "benchmark passphrase, long enough";
@@ -133,27 +134,8 @@ async fn run(count: usize, full: bool) {
 
     // Seal the cases as a client would, on every core, then write them behind
     // the server in one transaction.
-    let needle = count / 2;
     let seal_started = Instant::now();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let me = unlocked.keys.public();
-    let rows: Vec<(CaseRow, Vec<GrantRow>, Vec<CaseEntryRow>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..cores)
-            .map(|t| {
-                let (unlocked, me) = (&unlocked, &me);
-                s.spawn(move || {
-                    (t..count)
-                        .step_by(cores)
-                        .map(|i| seal_case(unlocked, me, i, i == needle))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let rows = many::seal_numbered_cases(&unlocked, count);
     let record_len = rows[0].2[0].entry.len();
     let tamper = northstar_store_sqlite::tamper::Tamper::open(&data_dir.join("northstar.sqlite3"))
         .await
@@ -203,7 +185,7 @@ async fn run(count: usize, full: bool) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|l| l.matches("NEEDLE-IN-THE-HAYSTACK"))
+        .filter(|l| l.matches(many::NEEDLE))
         .collect();
     let search = started.elapsed();
     assert_eq!(hits.len(), 1, "exactly the one case holding the needle");
@@ -294,29 +276,4 @@ async fn run(count: usize, full: bool) {
             "(a check run on {count} cases; `cargo bench -p northstar --bench cases` for the full size)"
         );
     }
-}
-
-/// Case `i`: one summary record, sealed with the same code the tests seed with.
-fn seal_case(
-    unlocked: &northstar_client::Unlocked,
-    me: &northstar_crypto::identity::MemberPublicKeys,
-    i: usize,
-    needle: bool,
-) -> (CaseRow, Vec<GrantRow>, Vec<CaseEntryRow>) {
-    let alias = if needle {
-        format!("Case {i:06} NEEDLE-in-the-haystack")
-    } else {
-        format!("Case {i:06}")
-    };
-    let summary = northstar_client::cases::RecordBody::Fields {
-        fields: [
-            ("alias", alias.as_str()),
-            ("priority", "normal"),
-            ("country", "RU"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-    };
-    seed::seal_case(unlocked, me, &[summary])
 }

@@ -10,6 +10,8 @@
 //! `cargo test --all-targets`) it runs on 200 cases and checks its results.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/many.rs"]
+mod many;
 #[path = "support/server.rs"]
 mod server;
 
@@ -23,7 +25,6 @@ use std::time::Instant;
 use northstar_client::Profile;
 
 const PASSPHRASE: &str = "benchmark passphrase, long enough";
-const NEEDLE: &str = "NEEDLE-in-the-haystack";
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -53,43 +54,8 @@ async fn run(count: usize, full: bool) {
         .await
         .unwrap();
     let started = Instant::now();
-    let me = unlocked.keys.public();
-    let needle = count / 2;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rows: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..cores)
-            .map(|t| {
-                let (unlocked, me) = (&unlocked, &me);
-                s.spawn(move || {
-                    (t..count)
-                        .step_by(cores)
-                        .map(|i| {
-                            let alias = if i == needle {
-                                format!("Case {i:06} {NEEDLE}")
-                            } else {
-                                format!("Case {i:06}")
-                            };
-                            let summary = northstar_client::cases::RecordBody::Fields {
-                                fields: [
-                                    ("alias", alias.as_str()),
-                                    ("priority", "normal"),
-                                    ("country", "RU"),
-                                ]
-                                .into_iter()
-                                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                                .collect(),
-                            };
-                            seed::seal_case(unlocked, me, &[summary])
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let rows = many::seal_numbered_cases(&unlocked, count);
     let tamper = northstar_store_sqlite::tamper::Tamper::open(&data_dir.join("northstar.sqlite3"))
         .await
         .unwrap();
@@ -100,7 +66,13 @@ async fn run(count: usize, full: bool) {
     let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web");
     let out = Command::new("node")
         .arg(web.join("e2e/bench.mjs"))
-        .args([url.as_str(), "ada", PASSPHRASE, &count.to_string(), NEEDLE])
+        .args([
+            url.as_str(),
+            "ada",
+            PASSPHRASE,
+            &count.to_string(),
+            many::NEEDLE,
+        ])
         .current_dir(&web)
         .output()
         .expect("node is installed (cargo xtask test installs Chromium and the npm packages)");
