@@ -34,6 +34,18 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 /// How long a writer waits for another writer's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often an open that found the new file locked is tried again (about 7 s in all).
+const OPEN_ATTEMPTS: u64 = 25;
+
+/// SQLITE_BUSY, or one of its extended codes: another connection holds the
+/// lock this one needs.
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
 /// Connections in the pool (each has its own worker thread; readers run in
 /// parallel, writers take turns).
 const MAX_CONNECTIONS: u32 = 8;
@@ -65,11 +77,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(|e| sql_error("opening the database", &e))?;
+        // Switching a new file to WAL needs a lock that SQLite does not wait
+        // for through the busy handler: when several processes or stores open
+        // the same new file at once, one may be told "database is locked" at
+        // once. That open is tried again, briefly, rather than failed.
+        let mut attempts = 0;
+        let pool = loop {
+            match SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .connect_with(options.clone())
+                .await
+            {
+                Ok(pool) => break pool,
+                Err(e) if is_busy(&e) && attempts < OPEN_ATTEMPTS => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempts)).await;
+                }
+                Err(e) => return Err(sql_error("opening the database", &e)),
+            }
+        };
         migrate(&pool).await?;
         Ok(SqliteStore { pool })
     }
