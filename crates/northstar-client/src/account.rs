@@ -38,6 +38,13 @@ pub struct Unlocked {
     pub org_root: Option<OrgRootKey>,
 }
 
+impl Unlocked {
+    /// The key this member keeps its own grants under (crypto §9.1).
+    pub fn keep_key(&self) -> northstar_crypto::grant::KeepKey {
+        northstar_crypto::grant::KeepKey::from_root(&self.root)
+    }
+}
+
 fn check_name(what: &str, name: &str) -> Result<()> {
     if valid_name(name) {
         Ok(())

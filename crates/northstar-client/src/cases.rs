@@ -13,7 +13,8 @@ use northstar_core::{Actor, Compartment, Event, HouseEvent, ObjectView, SafeHous
 pub use northstar_core::object::{FieldHistory, HistoryItem, RecordBody, SAFE_HOUSE_KIND};
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, seal_record};
 use northstar_crypto::grant::{
-    CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_rotation,
+    CompartmentKey, CompartmentRef, Keyring, open_grant_as, seal_grant, seal_kept_grant,
+    seal_rotation,
 };
 use northstar_crypto::membership::MembershipState;
 use northstar_crypto::{AccountId, ObjectId, RecordId};
@@ -22,6 +23,7 @@ use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 
 use crate::account::Unlocked;
+use northstar_crypto::identity::MemberPublicKeys;
 use crate::org::verified_chain;
 use crate::profile::Profile;
 use crate::sync::{self, Listing, LocalCache, Scope};
@@ -95,6 +97,35 @@ pub async fn case_keyrings(
     Ok(keyrings(unlocked, &chain, case).await?.0)
 }
 
+/// Seal `key` for a member: kept under my keep key when the member is me (so
+/// that none of my devices needs public-key work to open it), sealed to their
+/// agreement key otherwise.
+fn grant_to(
+    unlocked: &Unlocked,
+    target: CompartmentRef,
+    key: &CompartmentKey,
+    recipient: AccountId,
+    recipient_keys: &MemberPublicKeys,
+) -> Result<Vec<u8>> {
+    if recipient == unlocked.account {
+        Ok(seal_kept_grant(
+            target,
+            key,
+            &unlocked.keys,
+            &unlocked.keep_key(),
+            &mut OsRng,
+        ))
+    } else {
+        Ok(seal_grant(
+            target,
+            key,
+            recipient_keys,
+            &unlocked.keys,
+            &mut OsRng,
+        )?)
+    }
+}
+
 async fn keyrings(
     unlocked: &Unlocked,
     chain: &MembershipState,
@@ -120,6 +151,7 @@ async fn keyrings(
             target,
             unlocked.keys.agreement(),
             unlocked.keys.key_id(),
+            Some(&unlocked.keep_key()),
             granter.author_key(),
         )?;
         rings
@@ -164,17 +196,17 @@ pub async fn create_object(
     first: Vec<(Compartment, RecordBody)>,
 ) -> Result<ObjectId> {
     let object = ObjectId::random(&mut OsRng);
-    let me = unlocked.keys.public();
     let mut grants = vec![];
+    let keep = unlocked.keep_key();
     for &compartment in compartments {
         let key = CompartmentKey::generate(0, &mut OsRng);
-        let grant = seal_grant(
+        let grant = seal_kept_grant(
             case_ref(unlocked, object, compartment),
             &key,
-            &me,
             &unlocked.keys,
+            &keep,
             &mut OsRng,
-        )?;
+        );
         grants.push(p::GrantUpload {
             recipient: unlocked.account.to_hex(),
             grant: b64(&grant),
@@ -454,12 +486,12 @@ pub async fn share(
         if already {
             continue;
         }
-        let grant = seal_grant(
+        let grant = grant_to(
+            unlocked,
             case_ref(unlocked, case, compartment),
             key,
+            member.account,
             &member.keys,
-            &unlocked.keys,
-            &mut OsRng,
         )?;
         grants.push(p::GrantUpload {
             recipient: member.account.to_hex(),
@@ -558,7 +590,7 @@ pub(crate) async fn rotate_away(
             let Some(member) = chain.member(id) else {
                 continue;
             };
-            let grant = seal_grant(target, &next, &member.keys, &unlocked.keys, &mut OsRng)?;
+            let grant = grant_to(unlocked, target, &next, id, &member.keys)?;
             grants.push(p::GrantUpload {
                 recipient,
                 grant: b64(&grant),

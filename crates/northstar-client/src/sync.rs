@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use northstar_core::{Actor, Compartment, SafeHouse};
 use northstar_crypto::chain::{ChainHead, verify_chain};
 use northstar_crypto::envelope::{RecordAddress, entry_hash, open_record, verify_entry};
-use northstar_crypto::grant::{CompartmentKey, CompartmentRef, Keyring, open_grant_as};
+use northstar_crypto::grant::{CompartmentKey, CompartmentRef, KeepKey, Keyring, open_grant_as};
 use northstar_crypto::identity::MemberSecretKeys;
 use northstar_crypto::membership::MembershipState;
 use northstar_crypto::slot::RootKey;
@@ -354,6 +354,7 @@ impl LocalCache {
         let verifier = Verifier {
             org: unlocked.org,
             keys: &unlocked.keys,
+            keep: unlocked.keep_key(),
             chain,
         };
         let had = rings
@@ -486,6 +487,8 @@ fn keys_from_bytes(bytes: &[u8], org: OrgId, case: ObjectId) -> Result<KeyMap> {
 struct Verifier<'a> {
     org: OrgId,
     keys: &'a MemberSecretKeys,
+    /// Opens the grants the member kept for itself: one AEAD each.
+    keep: KeepKey,
     chain: &'a MembershipState,
 }
 
@@ -560,6 +563,7 @@ impl Verifier<'_> {
                 target,
                 self.keys.agreement(),
                 self.keys.key_id(),
+                Some(&self.keep),
                 granter.author_key(),
             )?;
             let ring = rings
@@ -789,6 +793,7 @@ pub async fn sync(
     let verifier = Verifier {
         org,
         keys: &unlocked.keys,
+        keep: unlocked.keep_key(),
         chain,
     };
     let positions = cache.positions().await?;

@@ -8,6 +8,15 @@
 //! with `info = "northstar/v1/grant" ‖ bytes 0..76` (everything before `enc`, so the
 //! context and both key ids are bound) and empty AAD. The granter signs `"northstar/v1/grant/sig" ‖ bytes 0..156`.
 //!
+//! Kept grant (suite 2, 212 bytes): a key a member grants to itself.
+//! `"NSGR" | 0x01 | 2 u16 | org 16 | object 16 | compartment u8 | generation u32 |
+//!  recipient key id 16 | granter key id 16 (the same) | nonce 24 | ct 48 | signature 64`,
+//! the key sealed with XChaCha20-Poly1305 under the member's keep key (from the
+//! account root key) with `"northstar/v1/grant/kept" ‖ bytes 0..76` as associated
+//! data, signed as a suite-1 grant is (over bytes 0..148). Its owner opens it with
+//! one AEAD: no Diffie-Hellman and no signature, because only the holder of the root
+//! key could have sealed it; the signature serves the server and the other members.
+//!
 //! Rotation layout (118 bytes):
 //! `"NSRT" | 0x01 | org 16 | object 16 | compartment u8 | old gen u32 | new gen u32 | nonce 24 | ct 48`,
 //! the old key sealed with XChaCha20-Poly1305 under HKDF(new key, "northstar/v1/rotation"),
@@ -33,6 +42,10 @@ type HpkeAead = hpke::aead::ChaCha20Poly1305;
 const GRANT_MAGIC: &[u8; 4] = b"NSGR";
 const GRANT_FORMAT: &str = "grant";
 const GRANT_SUITE: u16 = 1;
+const GRANT_SUITE_KEPT: u16 = 2;
+const KEPT_AAD_LABEL: &[u8] = b"northstar/v1/grant/kept";
+pub const KEPT_GRANT_LEN: usize = 212;
+const KEPT_CT_END: usize = 148;
 const GRANT_INFO_LABEL: &[u8] = b"northstar/v1/grant";
 const GRANT_SIG_LABEL: &[u8] = b"northstar/v1/grant/sig";
 pub const GRANT_LEN: usize = 220;
@@ -92,6 +105,23 @@ impl std::fmt::Debug for CompartmentKey {
     }
 }
 
+/// The key a member seals its kept grants under:
+/// `HKDF-SHA256(root, "northstar/v1/purpose/" ‖ "kept-grants")`. Not `Clone`,
+/// not printable, zeroized on drop.
+pub struct KeepKey(Zeroizing<[u8; 32]>);
+
+impl KeepKey {
+    pub fn from_root(root: &crate::slot::RootKey) -> Self {
+        KeepKey(root.derive_purpose_key("kept-grants"))
+    }
+}
+
+impl std::fmt::Debug for KeepKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepKey(redacted)")
+    }
+}
+
 /// What a grant says, once its signature has been checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GrantHeader {
@@ -99,13 +129,25 @@ pub struct GrantHeader {
     pub generation: u32,
     pub recipient: KeyId,
     pub granter: KeyId,
+    /// Suite 2: sealed by the recipient to itself under its keep key.
+    pub kept: bool,
+}
+
+impl GrantHeader {
+    fn signed_end(&self) -> usize {
+        if self.kept {
+            KEPT_CT_END
+        } else {
+            GRANT_SIGNED_END
+        }
+    }
 }
 
 fn grant_header_bytes(h: &GrantHeader) -> Writer {
     let mut w = Writer::with_capacity(GRANT_LEN);
     w.bytes(GRANT_MAGIC)
         .u8(1)
-        .u16(GRANT_SUITE)
+        .u16(if h.kept { GRANT_SUITE_KEPT } else { GRANT_SUITE })
         .bytes(h.target.org.as_bytes())
         .bytes(h.target.object.as_bytes())
         .u8(h.target.compartment.code())
@@ -128,6 +170,7 @@ pub fn seal_grant(
         generation: key.generation,
         recipient: recipient.key_id(),
         granter: granter.key_id(),
+        kept: false,
     };
     let mut w = grant_header_bytes(&header);
     debug_assert_eq!(w.len(), GRANT_INFO_END);
@@ -159,15 +202,57 @@ pub fn seal_grant(
     Ok(w.finish())
 }
 
+/// Grant `key` to `me`, kept under my keep key and signed by me (suite 2).
+pub fn seal_kept_grant(
+    target: CompartmentRef,
+    key: &CompartmentKey,
+    me: &MemberSecretKeys,
+    keep: &KeepKey,
+    rng: &mut impl Csprng,
+) -> Vec<u8> {
+    let header = GrantHeader {
+        target,
+        generation: key.generation,
+        recipient: me.key_id(),
+        granter: me.key_id(),
+        kept: true,
+    };
+    let mut w = grant_header_bytes(&header);
+    debug_assert_eq!(w.len(), GRANT_INFO_END);
+    let mut nonce = [0u8; 24];
+    rng.fill_bytes(&mut nonce);
+    let aad = [KEPT_AAD_LABEL, w.as_slice()].concat();
+    let ct = crate::kdf::xchacha(&keep.0)
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: key.expose(),
+                aad: &aad,
+            },
+        )
+        .expect("in-memory encryption cannot fail");
+    w.bytes(&nonce).bytes(&ct);
+    debug_assert_eq!(w.len(), KEPT_CT_END);
+    let signature = me
+        .signing()
+        .sign(&[GRANT_SIG_LABEL, w.as_slice()].concat());
+    w.bytes(&signature);
+    w.finish()
+}
+
 /// Read a grant's header without opening it (to find the granter, or to index it).
 pub fn parse_grant_header(bytes: &[u8]) -> Result<GrantHeader, CryptoError> {
     let mut r = Reader::new(bytes, GRANT_FORMAT);
     r.expect_magic(GRANT_MAGIC, 1)?;
-    if r.u16()? != GRANT_SUITE {
-        return Err(CryptoError::Unsupported {
-            format: GRANT_FORMAT,
-        });
-    }
+    let kept = match r.u16()? {
+        GRANT_SUITE => false,
+        GRANT_SUITE_KEPT => true,
+        _ => {
+            return Err(CryptoError::Unsupported {
+                format: GRANT_FORMAT,
+            });
+        }
+    };
     let org = OrgId(r.array()?);
     let object = ObjectId(r.array()?);
     let compartment = Compartment::from_code(r.u8()?).map_err(|_| CryptoError::Malformed {
@@ -177,7 +262,7 @@ pub fn parse_grant_header(bytes: &[u8]) -> Result<GrantHeader, CryptoError> {
     let generation = r.u32()?;
     let recipient = KeyId(r.array()?);
     let granter = KeyId(r.array()?);
-    r.take(32 + 48 + 64)?;
+    r.take(if kept { 24 } else { 32 } + 48 + 64)?;
     r.finish()?;
     Ok(GrantHeader {
         target: CompartmentRef {
@@ -188,6 +273,7 @@ pub fn parse_grant_header(bytes: &[u8]) -> Result<GrantHeader, CryptoError> {
         generation,
         recipient,
         granter,
+        kept,
     })
 }
 
@@ -200,18 +286,20 @@ pub fn verify_grant(bytes: &[u8], granter_key: &AuthorKey) -> Result<GrantHeader
             key_id: header.granter,
         });
     }
-    let signature: [u8; 64] = bytes[GRANT_SIGNED_END..]
-        .try_into()
-        .expect("length checked");
+    let signed_end = header.signed_end();
+    let signature: [u8; 64] = bytes[signed_end..].try_into().expect("length checked");
     granter_key
-        .verify(
-            &[GRANT_SIG_LABEL, &bytes[..GRANT_SIGNED_END]].concat(),
-            &signature,
-        )
+        .verify(&[GRANT_SIG_LABEL, &bytes[..signed_end]].concat(), &signature)
         .map_err(|source| CryptoError::Signature {
             format: GRANT_FORMAT,
             source,
         })?;
+    if header.kept && header.recipient != header.granter {
+        return Err(CryptoError::Malformed {
+            format: GRANT_FORMAT,
+            reason: "a kept grant is for the member who sealed it",
+        });
+    }
     Ok(header)
 }
 
@@ -224,18 +312,30 @@ pub fn open_grant(
     me: &MemberSecretKeys,
     granter_key: &AuthorKey,
 ) -> Result<CompartmentKey, CryptoError> {
-    open_grant_as(bytes, expected, me.agreement(), me.key_id(), granter_key)
+    open_grant_as(bytes, expected, me.agreement(), me.key_id(), None, granter_key)
 }
 
 /// [`open_grant`] for a caller that knows its own key id (saves a scalar
-/// multiplication per grant).
+/// multiplication per grant), and opens its own kept grants with `keep`.
 pub fn open_grant_as(
     bytes: &[u8],
     expected: CompartmentRef,
     my_agreement: &AgreementSecret,
     my_key_id: KeyId,
+    keep: Option<&KeepKey>,
     granter_key: &AuthorKey,
 ) -> Result<CompartmentKey, CryptoError> {
+    if parse_grant_header(bytes)?.kept {
+        if granter_key.key_id() != my_key_id {
+            return Err(CryptoError::UnexpectedSigner {
+                key_id: granter_key.key_id(),
+            });
+        }
+        return match keep {
+            Some(keep) => open_kept_grant(bytes, expected, keep, my_key_id),
+            None => Err(CryptoError::NotRecipient),
+        };
+    }
     let header = verify_grant(bytes, granter_key)?;
     check_ref(GRANT_FORMAT, header.target, expected)?;
     if header.recipient != my_key_id {
@@ -273,6 +373,50 @@ pub fn open_grant_as(
             reason: "key length",
         })?;
     Ok(CompartmentKey::from_bytes(header.generation, key))
+}
+
+/// Open a grant I kept (suite 2) with my keep key: one AEAD, which also
+/// authenticates the header, since nobody else holds the keep key. The
+/// signature is left to those who cannot open it (the server, other members).
+pub fn open_kept_grant(
+    bytes: &[u8],
+    expected: CompartmentRef,
+    keep: &KeepKey,
+    my_key_id: KeyId,
+) -> Result<CompartmentKey, CryptoError> {
+    let header = parse_grant_header(bytes)?;
+    if !header.kept {
+        return Err(CryptoError::Unsupported {
+            format: GRANT_FORMAT,
+        });
+    }
+    if header.granter != my_key_id {
+        return Err(CryptoError::UnexpectedSigner {
+            key_id: header.granter,
+        });
+    }
+    let aad = [KEPT_AAD_LABEL, &bytes[..GRANT_INFO_END]].concat();
+    let pt = Zeroizing::new(
+        crate::kdf::xchacha(&keep.0)
+            .decrypt(
+                XNonce::from_slice(&bytes[GRANT_INFO_END..GRANT_INFO_END + 24]),
+                Payload {
+                    msg: &bytes[GRANT_INFO_END + 24..KEPT_CT_END],
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt {
+                format: GRANT_FORMAT,
+            })?,
+    );
+    check_ref(GRANT_FORMAT, header.target, expected)?;
+    if header.recipient != my_key_id {
+        return Err(CryptoError::NotRecipient);
+    }
+    Ok(CompartmentKey::from_bytes(
+        header.generation,
+        pt.as_slice().try_into().expect("32-byte key"),
+    ))
 }
 
 fn check_ref(

@@ -15,7 +15,8 @@ use northstar_crypto::envelope::{
     ChainPosition, RecordAddress, entry_hash, open_record, parse_entry, seal_record,
 };
 use northstar_crypto::grant::{
-    CompartmentKey, CompartmentRef, Keyring, open_rotation, seal_grant, seal_rotation,
+    CompartmentKey, CompartmentRef, KeepKey, Keyring, open_rotation, seal_grant, seal_kept_grant,
+    seal_rotation,
 };
 use northstar_crypto::identity::{
     AgreementSecret, AuthorKey, MemberPublicKeys, MemberSecretKeys, OrgRootKey, org_fingerprint,
@@ -450,8 +451,86 @@ fn gen_grant() -> Value {
         }));
     }
     json!({
-        "format": "NSGR v1 and NSRT v1 (docs/crypto.md §Grants, §Rotation)",
-        "cases": cases, "invalid": invalid, "rotations": rotations,
+        "format": "NSGR v1 (suites 1 and 2) and NSRT v1 (docs/crypto.md §Grants, §Kept grants, §Rotation)",
+        "cases": cases, "invalid": invalid, "rotations": rotations, "kept": gen_kept_grants(org, object),
+    })
+}
+
+/// Suite 2: grants a member keeps for itself under its keep key.
+fn gen_kept_grants(org: OrgId, object: ObjectId) -> Value {
+    let mut rng = rng("grant/kept");
+    let member = TestMember::new(&mut rng);
+    let root_bytes: [u8; 32] = bytes(&mut rng);
+    let keep = KeepKey::from_root(&RootKey::from_bytes(root_bytes));
+    let other = TestMember::new(&mut rng);
+    let other_keep = KeepKey::from_root(&RootKey::from_bytes(bytes(&mut rng)));
+    let mut cases = vec![];
+    let mut grants = vec![];
+    for (name, compartment, generation) in [
+        ("story, generation 0", Compartment::Story, 0u32),
+        ("finance, generation 2", Compartment::Finance, 2),
+    ] {
+        let key_bytes: [u8; 32] = bytes(&mut rng);
+        let target = CompartmentRef {
+            org,
+            object,
+            compartment,
+        };
+        let grant = seal_kept_grant(
+            target,
+            &CompartmentKey::from_bytes(generation, key_bytes),
+            &member.secret(),
+            &keep,
+            &mut rng,
+        );
+        cases.push(json!({
+            "name": name, "org_id": org.to_hex(), "object_id": object.to_hex(),
+            "compartment": compartment.code(), "generation": generation, "key": h(key_bytes),
+            "grant": h(&grant),
+        }));
+        grants.push((target, grant));
+    }
+    let (target, grant) = &grants[0];
+    let key = CompartmentKey::from_bytes(0, bytes(&mut rng));
+    let by_other = seal_kept_grant(*target, &key, &other.secret(), &other_keep, &mut rng);
+    // The other member's header with my key id, sealed under the other's keep key.
+    let under_other_keep = {
+        let mut g = seal_kept_grant(*target, &key, &other.secret(), &other_keep, &mut rng);
+        let me = member.public().key_id();
+        g[44..60].copy_from_slice(me.as_bytes());
+        g[60..76].copy_from_slice(me.as_bytes());
+        g
+    };
+    let expect = |t: CompartmentRef| json!({"org_id": t.org.to_hex(), "object_id": t.object.to_hex(), "compartment": t.compartment.code()});
+    let other_case = CompartmentRef {
+        object: ObjectId(bytes(&mut rng)),
+        ..*target
+    };
+    let other_compartment = CompartmentRef {
+        compartment: Compartment::Identity,
+        ..*target
+    };
+    let invalid = vec![
+        json!({"name": "a bit flipped in the generation", "grant": h(flip(grant, 42)), "expect": expect(*target), "error": "decrypt"}),
+        json!({"name": "a bit flipped in the nonce", "grant": h(flip(grant, 80)), "expect": expect(*target), "error": "decrypt"}),
+        json!({"name": "a bit flipped in the ciphertext", "grant": h(flip(grant, 120)), "expect": expect(*target), "error": "decrypt"}),
+        json!({"name": "kept by another member", "grant": h(&by_other), "expect": expect(*target), "error": "unexpected-signer"}),
+        json!({"name": "sealed under another member's keep key", "grant": h(&under_other_keep), "expect": expect(*target), "error": "decrypt"}),
+        json!({"name": "served for another case", "grant": h(grant), "expect": expect(other_case), "error": "context-mismatch"}),
+        json!({"name": "served for another compartment", "grant": h(grant), "expect": expect(other_compartment), "error": "context-mismatch"}),
+        json!({"name": "truncated", "grant": h(&grant[..200]), "expect": expect(*target), "error": "malformed"}),
+        json!({"name": "an unknown suite", "grant": h({ let mut g = grant.clone(); g[6] = 3; g }), "expect": expect(*target), "error": "unsupported"}),
+    ];
+    // What the server and other members check: the signature, over bytes 0..148.
+    let unsigned = vec![
+        json!({"name": "a bit flipped in the signature", "grant": h(flip(grant, 211)), "error": "signature"}),
+        json!({"name": "a bit flipped in the ciphertext", "grant": h(flip(grant, 120)), "error": "signature"}),
+    ];
+    json!({
+        "member": {"signing": h(member.public().signing), "agreement": h(member.public().agreement),
+                   "agreement_secret": h(member.agreement_secret), "root_key": h(root_bytes)},
+        "keep_key_label": "northstar/v1/purpose/kept-grants",
+        "cases": cases, "invalid": invalid, "signature_invalid": unsigned,
     })
 }
 
@@ -1064,6 +1143,7 @@ fn grant_vectors_open_and_each_invalid_grant_is_refused_by_name() {
             compartment_ref(c, "object_id"),
             &secret,
             public.key_id(),
+            None,
             &granter,
         )
         .unwrap();
@@ -1083,6 +1163,7 @@ fn grant_vectors_open_and_each_invalid_grant_is_refused_by_name() {
             compartment_ref(&bad["expect"], "object_id"),
             &secret,
             public.key_id(),
+            None,
             &granter,
         )
         .unwrap_err();
@@ -1104,6 +1185,67 @@ fn grant_vectors_open_and_each_invalid_grant_is_refused_by_name() {
             r["old_generation"].as_u64().unwrap()
         );
         assert_eq!(h(old.expose_for_cache()), r["old_key"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn kept_grant_vectors_open_with_the_keep_key_alone_and_each_invalid_one_is_refused_by_name() {
+    let v = load("grant.json");
+    let kept = &v["kept"];
+    let m = &kept["member"];
+    let public = MemberPublicKeys {
+        signing: hx32(&m["signing"]),
+        agreement: hx32(&m["agreement"]),
+    };
+    let me = AuthorKey::new(public.clone()).unwrap();
+    let secret = AgreementSecret::from_bytes(hx32(&m["agreement_secret"]));
+    let keep = KeepKey::from_root(&RootKey::from_bytes(hx32(&m["root_key"])));
+    let open = |grant: &[u8], expected: CompartmentRef| {
+        northstar_crypto::grant::open_grant_as(
+            grant,
+            expected,
+            &secret,
+            public.key_id(),
+            Some(&keep),
+            &me,
+        )
+    };
+    for c in kept["cases"].as_array().unwrap() {
+        let grant = hx(&c["grant"]);
+        assert_eq!(grant.len(), northstar_crypto::grant::KEPT_GRANT_LEN);
+        let key = open(&grant, compartment_ref(c, "object_id")).unwrap();
+        assert_eq!(key.generation() as u64, c["generation"].as_u64().unwrap());
+        assert_eq!(h(key.expose_for_cache()), c["key"].as_str().unwrap());
+        // The server's check: signed by its member, and for that member.
+        let header = northstar_crypto::grant::verify_grant(&grant, &me).unwrap();
+        assert!(header.kept);
+        assert_eq!(header.recipient, public.key_id());
+        // Without the keep key (the HPKE path of a suite-1 reader) it does not open.
+        assert!(
+            northstar_crypto::grant::open_grant_as(
+                &grant,
+                compartment_ref(c, "object_id"),
+                &secret,
+                public.key_id(),
+                None,
+                &me
+            )
+            .is_err()
+        );
+    }
+    for bad in kept["invalid"].as_array().unwrap() {
+        let err = open(&hx(&bad["grant"]), compartment_ref(&bad["expect"], "object_id"))
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            bad["error"].as_str().unwrap(),
+            "{}: {err}",
+            bad["name"]
+        );
+    }
+    for bad in kept["signature_invalid"].as_array().unwrap() {
+        let err = northstar_crypto::grant::verify_grant(&hx(&bad["grant"]), &me).unwrap_err();
+        assert_eq!(err.code(), bad["error"].as_str().unwrap(), "{}", bad["name"]);
     }
 }
 

@@ -29,7 +29,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, Transaction};
 
 /// How long a writer waits for another writer's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -1225,82 +1225,76 @@ impl Store for SqliteStore {
         if wanted.is_empty() {
             return Ok(vec![]);
         }
+        // The wanted cases travel as one JSON parameter (`[["<hex id>", from], …]`)
+        // so each statement has one text, prepared once: an IN list or an OR
+        // chain of 256 bound terms is re-planned on every call (with STAT4 a
+        // bound range like `seq >= ?` forces a re-prepare whenever it changes).
+        let all = wanted_json(wanted.iter());
         // A deferred transaction: one WAL snapshot for all four reads.
         let mut tx = self.pool.begin().await.map_err(|e| sql_error(WHAT, &e))?;
-        let in_list = |q: &mut QueryBuilder<Sqlite>| {
-            q.push("(");
-            let mut ids = q.separated(", ");
-            for (id, _) in wanted {
-                ids.push_bind(id.to_vec());
-            }
-            ids.push_unseparated(")");
-        };
-        let mut q = QueryBuilder::new(select_case!("WHERE case_id IN "));
-        in_list(&mut q);
         // Correlated, so each case costs one probe of the (recipient,
         // case_id) index rather than listing every grant of the account.
-        q.push(" AND EXISTS (SELECT 1 FROM grants WHERE grants.case_id = cases.case_id AND recipient = ")
-            .push_bind(account_id.to_vec())
-            .push(") ORDER BY case_id ASC");
-        let cases = q
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| sql_error(WHAT, &e))?
-            .iter()
-            .map(case_from)
-            .collect::<Result<Vec<_>, _>>()?;
+        let cases = sqlx::query(select_case!(
+            "WHERE case_id IN (SELECT unhex(value ->> 0) FROM json_each(?1)) \
+             AND EXISTS (SELECT 1 FROM grants WHERE grants.case_id = cases.case_id \
+             AND recipient = ?2) ORDER BY case_id ASC"
+        ))
+        .bind(&all)
+        .bind(account_id.to_vec())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?
+        .iter()
+        .map(case_from)
+        .collect::<Result<Vec<_>, _>>()?;
         let granted: std::collections::HashSet<Id> = cases.iter().map(|c| c.case_id).collect();
-        let mut q = QueryBuilder::new(select_grant!("WHERE recipient = "));
-        q.push_bind(account_id.to_vec()).push(" AND case_id IN ");
-        in_list(&mut q);
-        q.push(" ORDER BY case_id ASC, created_at ASC, position ASC");
-        let grants = q
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| sql_error(WHAT, &e))?
-            .iter()
-            .map(grant_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut q = QueryBuilder::new(select_rotation!("WHERE case_id IN "));
-        in_list(&mut q);
-        q.push(" ORDER BY case_id ASC, created_at ASC, position ASC");
-        let rotations = q
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| sql_error(WHAT, &e))?
-            .iter()
-            .map(rotation_from)
-            .collect::<Result<Vec<_>, _>>()?;
+        let grants = sqlx::query(select_grant!(
+            "WHERE recipient = ?2 AND case_id IN \
+             (SELECT unhex(value ->> 0) FROM json_each(?1)) \
+             ORDER BY case_id ASC, created_at ASC, position ASC"
+        ))
+        .bind(&all)
+        .bind(account_id.to_vec())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?
+        .iter()
+        .map(grant_from)
+        .collect::<Result<Vec<_>, _>>()?;
+        let rotations = sqlx::query(select_rotation!(
+            "WHERE case_id IN (SELECT unhex(value ->> 0) FROM json_each(?1)) \
+             ORDER BY case_id ASC, created_at ASC, position ASC"
+        ))
+        .bind(&all)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| sql_error(WHAT, &e))?
+        .iter()
+        .map(rotation_from)
+        .collect::<Result<Vec<_>, _>>()?;
         let mut entries = vec![];
-        let asked: Vec<&(Id, u64)> = wanted
+        let asked: Vec<(Id, u64)> = wanted
             .iter()
             .filter(|(id, _)| granted.contains(id))
+            .copied()
             .collect();
         if !asked.is_empty() {
-            let mut q = QueryBuilder::new(select_entry!("WHERE "));
-            let mut terms = q.separated(" OR ");
-            for (id, from) in &asked {
-                // No entry sits beyond i64::MAX.
-                let from = i64::try_from(*from).unwrap_or(i64::MAX);
-                terms.push("(case_id = ");
-                terms.push_bind_unseparated(id.to_vec());
-                terms.push_unseparated(" AND seq >= ");
-                terms.push_bind_unseparated(from);
-                terms.push_unseparated(")");
-            }
-            q.push(" ORDER BY case_id ASC, seq ASC LIMIT ")
-                .push_bind(i64::from(entry_limit));
-            entries = q
-                .build()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| sql_error(WHAT, &e))?
-                .iter()
-                .map(entry_from)
-                .collect::<Result<Vec<_>, _>>()?;
+            // The wanted list drives the join: one probe of the primary key
+            // (case_id, seq) per case.
+            entries = sqlx::query(
+                "SELECT e.case_id, e.seq, e.compartment, e.record_id, e.generation, e.entry, \
+                 e.wrap, e.created_at FROM json_each(?1) AS w CROSS JOIN case_entries AS e \
+                 ON e.case_id = unhex(w.value ->> 0) AND e.seq >= (w.value ->> 1) \
+                 ORDER BY e.case_id ASC, e.seq ASC LIMIT ?2",
+            )
+            .bind(wanted_json(asked.iter()))
+            .bind(i64::from(entry_limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| sql_error(WHAT, &e))?
+            .iter()
+            .map(entry_from)
+            .collect::<Result<Vec<_>, _>>()?;
         }
         tx.commit().await.map_err(|e| sql_error(WHAT, &e))?;
         Ok(northstar_store::assemble_bundles(
@@ -1618,4 +1612,27 @@ mod tests {
             conns.push(conn);
         }
     }
+}
+
+/// Cases to sync as one JSON parameter: `[["<hex id>", from], …]`.
+fn wanted_json<'a>(cases: impl Iterator<Item = &'a (Id, u64)>) -> String {
+    let terms: Vec<String> = cases
+        .map(|(id, from)| {
+            // No entry sits beyond i64::MAX.
+            let from = i64::try_from(*from).unwrap_or(i64::MAX);
+            format!("[\"{}\",{from}]", hex_id(id))
+        })
+        .collect();
+    format!("[{}]", terms.join(","))
+}
+
+/// An id as the lowercase hex that SQLite's `unhex` reads back.
+fn hex_id(id: &Id) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(id.len() * 2);
+    for b in id {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
 }

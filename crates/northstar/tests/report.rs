@@ -40,7 +40,7 @@ async fn a_report_on_1000_cases_hides_small_cells_and_nothing_hidden_can_be_deri
     let unlocked = northstar_client::login(&url, &mut profile, "cat", &cat.passphrase)
         .await
         .unwrap();
-    let me = unlocked.keys.public();
+    let keep = unlocked.keep_key();
 
     // Skewed on purpose: big cells, small cells and empty ones.
     let destinations = ["CA", "CA", "CA", "DE", "DE", "NL", "SE", "UY"];
@@ -113,7 +113,7 @@ async fn a_report_on_1000_cases_hides_small_cells_and_nothing_hidden_can_be_deri
                 }
             }
         }
-        rows.push(seal_case(&unlocked, &me, &bodies));
+        rows.push(seal_case(&unlocked, &keep, &bodies));
     }
     let tamper = northstar_store_sqlite::tamper::Tamper::open(
         &team.server.data_dir.join("northstar.sqlite3"),

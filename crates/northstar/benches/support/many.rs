@@ -11,15 +11,15 @@ pub type SealedCase = (CaseRow, Vec<GrantRow>, Vec<CaseEntryRow>);
 pub fn seal_numbered_cases(unlocked: &northstar_client::Unlocked, count: usize) -> Vec<SealedCase> {
     let needle = count / 2;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let me = unlocked.keys.public();
+    let keep = unlocked.keep_key();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..cores)
             .map(|t| {
-                let me = &me;
+                let keep = &keep;
                 s.spawn(move || {
                     (t..count)
                         .step_by(cores)
-                        .map(|i| seal_case(unlocked, me, i, i == needle))
+                        .map(|i| seal_case(unlocked, keep, i, i == needle))
                         .collect::<Vec<_>>()
                 })
             })
@@ -33,7 +33,7 @@ pub fn seal_numbered_cases(unlocked: &northstar_client::Unlocked, count: usize) 
 
 fn seal_case(
     unlocked: &northstar_client::Unlocked,
-    me: &northstar_crypto::identity::MemberPublicKeys,
+    keep: &northstar_crypto::grant::KeepKey,
     i: usize,
     needle: bool,
 ) -> SealedCase {
@@ -52,5 +52,5 @@ fn seal_case(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect(),
     };
-    crate::seed::seal_case(unlocked, me, &[summary])
+    crate::seed::seal_case(unlocked, keep, &[summary])
 }

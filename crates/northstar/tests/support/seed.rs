@@ -5,16 +5,16 @@
 use northstar_client::cases::RecordBody;
 use northstar_core::Compartment;
 use northstar_crypto::envelope::{ChainPosition, RecordAddress, entry_hash, seal_record};
-use northstar_crypto::grant::{CompartmentKey, CompartmentRef, seal_grant};
+use northstar_crypto::grant::{CompartmentKey, CompartmentRef, KeepKey, seal_kept_grant};
 use northstar_crypto::{ObjectId, RecordId};
 use northstar_store::{CaseEntryRow, CaseRow, GrantRow};
 use rand::rngs::OsRng;
 
-/// A case of the member's: a summary key granted to them and `bodies` as
-/// the first entries of its chain.
+/// A case of the member's: a summary key kept for them (as `case new` keeps
+/// the creator's keys) and `bodies` as the first entries of its chain.
 pub fn seal_case(
     unlocked: &northstar_client::Unlocked,
-    me: &northstar_crypto::identity::MemberPublicKeys,
+    keep: &KeepKey,
     bodies: &[RecordBody],
 ) -> (CaseRow, Vec<GrantRow>, Vec<CaseEntryRow>) {
     let case = ObjectId::random(&mut OsRng);
@@ -25,7 +25,7 @@ pub fn seal_case(
         object: case,
         compartment,
     };
-    let grant = seal_grant(target, &key, me, &unlocked.keys, &mut OsRng).unwrap();
+    let grant = seal_kept_grant(target, &key, &unlocked.keys, keep, &mut OsRng);
     let mut entries = vec![];
     let mut prev_hash = [0u8; 32];
     for (seq, body) in bodies.iter().enumerate() {
