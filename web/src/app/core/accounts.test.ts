@@ -9,7 +9,6 @@
 import * as opaque from '@serenity-kit/opaque';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  ascii,
   AuthorKey,
   bytesEqual,
   COMPARTMENTS,
@@ -33,6 +32,7 @@ import {
   toHex,
   unwrapOrgRoot,
   validName,
+  verifyGrant,
   sig,
   type MemberPublicKeys,
 } from '../../lib/crypto/index.js';
@@ -202,14 +202,17 @@ class FakeServer {
     return invite;
   }
 
-  /** cases.rs `check_grants`: signed by the caller, for this case, to an active member's keys. */
+  /** cases.rs `check_grants`: signed by the caller (either suite), for this case, to an active member's keys. */
   private checkGrants(caseId: string, granter: Account, uploads: { recipient: string; grant: string }[]): GrantRow[] {
     const granterKey = AuthorKey.from({ signing: fromBase64Url(granter.material.keys.signing), agreement: fromBase64Url(granter.material.keys.agreement) });
     return uploads.map((u) => {
       const bytes = fromBase64Url(u.grant);
-      const header = parseGrantHeader(bytes);
-      const signed = granterKey.verifyCode(new Uint8Array([...ascii('northstar/v1/grant/sig'), ...bytes.subarray(0, 156)]), bytes.subarray(156));
-      if (!bytesEqual(header.granter, granterKey.keyId) || signed) refuse(422, 'chain_rejected');
+      let header;
+      try {
+        header = verifyGrant(bytes, granterKey);
+      } catch {
+        return refuse(422, 'chain_rejected');
+      }
       if (toHex(header.target.org) !== this.org!.org_id || toHex(header.target.object) !== caseId) refuse(422, 'chain_rejected');
       const recipient = this.accounts.get(u.recipient);
       if (!recipient || recipient.status !== 'active') return refuse(422, 'chain_rejected');

@@ -47,6 +47,7 @@ import {
   sealBlob,
   sealForInvite,
   sealGrant,
+  sealKeptGrant,
   sealSlot,
   sig,
   signLink,
@@ -908,12 +909,12 @@ export async function keepIntakeDesk(session: UnlockedSession, pin: OrgPin): Pro
   }
 }
 
-/** The desk is an object with one compartment, `messages`, granted to its creator (cases.rs `create_object`). */
+/** The desk is an object with one compartment, `messages`, kept by its creator (a kept grant, as cases.rs `create_object`). */
 async function createDesk(session: UnlockedSession, org: Uint8Array): Promise<Uint8Array> {
   const desk = randomBytes(16);
   const key = generateCompartmentKey(0);
   try {
-    const grant = await sealGrant({ org, object: desk, compartment: DESK_COMPARTMENT }, key, session.publicKeys, session.keys());
+    const grant = sealKeptGrant({ org, object: desk, compartment: DESK_COMPARTMENT }, key, session.keys());
     await session.api.call<void>('POST', '/api/cases', {
       case_id: toHex(desk),
       grants: [{ recipient: session.accountHex, grant: toBase64Url(grant) }],

@@ -7,9 +7,7 @@
  * server. Sessions are made directly, without OPAQUE (session.test.ts covers it).
  */
 import {
-  ascii,
   bytesEqual,
-  concat,
   entryHash,
   foundOrganization,
   fromBase64Url,
@@ -19,7 +17,6 @@ import {
   memberPublicKeys,
   MembershipState,
   parseEntry,
-  parseGrantHeader,
   randomBytes,
   ROLES,
   sig,
@@ -27,6 +24,7 @@ import {
   toBase64Url,
   toHex,
   verifyEntry,
+  verifyGrant,
   type MemberPublicKeys,
   type MemberSecretKeys,
   type Role,
@@ -216,14 +214,16 @@ export class FakeServer {
     return { case_id: id, len: c.len, head_hash: toHex(c.headHash), keys_version: c.keysVersion };
   }
 
-  /** cases.rs check_grants: signed by the caller, naming this case, sealed to an active member's keys. */
+  /** cases.rs check_grants: signed by the caller (either suite), naming this case, sealed to an active member's keys. */
   private checkGrants(caseId: string, caller: Person, uploads: unknown): StoredGrant[] {
     return (uploads as { recipient: string; grant: string }[]).map((u) => {
       const bytes = fromBase64Url(u.grant);
-      const header = parseGrantHeader(bytes);
-      const signedBy = bytesEqual(header.granter, keyId(caller.pub));
-      const good = signedBy && sig.verifyCode(caller.pub.signing, concat(ascii('northstar/v1/grant/sig'), bytes.subarray(0, 156)), bytes.subarray(156)) === undefined;
-      if (!good) throw new Refusal('chain_rejected', 422, 'a grant is refused: bad signature');
+      let header;
+      try {
+        header = verifyGrant(bytes, caller.pub);
+      } catch {
+        throw new Refusal('chain_rejected', 422, 'a grant is refused: bad signature');
+      }
       if (!bytesEqual(header.target.org, this.o.org) || toHex(header.target.object) !== caseId) throw new Refusal('chain_rejected', 422, 'a grant names another case');
       const recipient = this.active(u.recipient);
       if (!recipient) throw new Refusal('chain_rejected', 422, 'its recipient is not an active member');

@@ -10,8 +10,10 @@ import {
   entryHash,
   fromHex,
   generateCompartmentKey,
+  keepKeyFromRoot,
   openGrant,
   parseEntry,
+  parseGrantHeader,
   randomBytes,
   sealGrant,
   sealRecord,
@@ -179,6 +181,11 @@ describe('CaseClient: an honest server', () => {
     expect(parseEntry(stored.entries[2]!.entry).generation).toBe(1);
     expect(stored.grants.filter((g) => g.recipient === o.bob.hex).map((g) => g.compartment)).toEqual([COMPARTMENTS.summary]);
     expect(stored.rotations.map((r) => [r.compartment, r.newGeneration])).toEqual([[COMPARTMENTS.story, 1]]);
+    // Ada's own grants, of the new generation too, are kept grants; the ones to others are sealed to them.
+    const adas = stored.grants.filter((g) => g.recipient === o.ada.hex);
+    expect(adas.filter((g) => g.compartment === COMPARTMENTS.story).map((g) => g.generation).sort()).toEqual([0, 1]);
+    expect(adas.every((g) => parseGrantHeader(g.grant).kept)).toBe(true);
+    expect(stored.grants.filter((g) => g.recipient !== o.ada.hex).some((g) => parseGrantHeader(g.grant).kept)).toBe(false);
 
     // Shared after the rotation, carol holds only generation 1 of story: the rotation link opens generation 0.
     expect(await cases.share(id, o.carol.hex, ['story'])).toEqual(['story']);
@@ -433,7 +440,8 @@ describe('CaseClient: a server that serves something wrong', () => {
     // Ada's own well-signed entry whose plaintext is not a RecordBody: her keys are in the fake.
     const c = w.server.cases.get(w.id)!;
     const grant = c.grants.find((g) => g.compartment === COMPARTMENTS.summary && g.recipient === w.o.ada.hex)!;
-    const key = await openGrant(grant.grant, { org: w.o.org, object: fromHex(w.id), compartment: COMPARTMENTS.summary }, w.o.ada.keys, w.o.ada.pub);
+    const ada = { ...w.o.ada.keys, keepKey: keepKeyFromRoot(w.o.ada.root) };
+    const key = await openGrant(grant.grant, { org: w.o.org, object: fromHex(w.id), compartment: COMPARTMENTS.summary }, ada, w.o.ada.pub);
     const sealed = sealRecord({
       address: { org: w.o.org, case: fromHex(w.id), compartment: COMPARTMENTS.summary, record: randomBytes(16) },
       recordVersion: 1,

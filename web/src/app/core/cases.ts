@@ -62,6 +62,7 @@ import {
   isCompartment,
   randomBytes,
   sealGrant,
+  sealKeptGrant,
   sealRecord,
   sealRotation,
   toBase64Url,
@@ -71,6 +72,7 @@ import {
   type CompartmentName,
   type CompartmentRef,
   type Keyring,
+  type MemberPublicKeys,
 } from '../../lib/crypto/index.js';
 import type { RecordBody, VerifiedEntry } from '../../lib/domain/record.js';
 import { ApiError, type CaseGrants, type CaseHead, type GrantUpload } from './api.js';
@@ -99,7 +101,7 @@ import {
 } from './casesync.js';
 import { CaseCache, forgetCache, type CacheStore } from './casecache.js';
 import type { OrgView } from './org.js';
-import type { UnlockedSession } from './session.js';
+import type { SessionKeys, UnlockedSession } from './session.js';
 
 export { CaseError, HeadPins, SAFE_HOUSE_KIND, type CaseFailure, type CaseListing } from './casesync.js';
 export { CACHE_EXPIRY_DAYS, expireCaches, forgetCache, IndexedDbCacheStore, type CacheStore } from './casecache.js';
@@ -326,7 +328,7 @@ export class CaseClient {
         for (const code of codes) {
           const key = generateCompartmentKey(0);
           keys.push(key);
-          const grant = await sealGrant(this.target(objectId, code), key, this.session.publicKeys, me);
+          const grant = sealKeptGrant(this.target(objectId, code), key, me);
           grants.push({ recipient: this.session.accountHex, grant: toBase64Url(grant) });
         }
         this.guard();
@@ -380,7 +382,7 @@ export class CaseClient {
         }
         const already = all.grants.some((g) => g.recipient === memberAccountHex && g.compartment === code && g.generation === key.generation);
         if (already) continue;
-        const grant = await sealGrant(this.target(caseId, code), key, member.keys, me);
+        const grant = await this.grantTo(this.target(caseId, code), key, memberAccountHex, member.keys, me);
         grants.push({ recipient: memberAccountHex, grant: toBase64Url(grant) });
         granted.push(compartmentName(code));
       }
@@ -445,7 +447,7 @@ export class CaseClient {
             // Only current members get the new key.
             const member = this.org.chain.member(fromHex(recipient));
             if (!member) continue;
-            grants.push({ recipient, grant: toBase64Url(await sealGrant(target, next, member.keys, me)) });
+            grants.push({ recipient, grant: toBase64Url(await this.grantTo(target, next, recipient, member.keys, me)) });
           }
         }
         this.guard();
@@ -486,6 +488,15 @@ export class CaseClient {
 
   private verifier(): Verifier {
     return { org: this.org.chain.org, chain: this.org.chain, keys: this.session.keys(), keyCache: this.keyCache };
+  }
+
+  /**
+   * Seal `key` for a member (cases.rs `grant_to`): kept under my keep key when
+   * the member is me, so that none of my devices needs public-key work to open
+   * it; sealed to their agreement key otherwise.
+   */
+  private async grantTo(target: CompartmentRef, key: CompartmentKey, recipientHex: string, recipientKeys: MemberPublicKeys, me: SessionKeys): Promise<Uint8Array> {
+    return recipientHex === this.session.accountHex ? sealKeptGrant(target, key, me) : sealGrant(target, key, recipientKeys, me);
   }
 
   private target(caseId: string, compartment: Compartment): CompartmentRef {

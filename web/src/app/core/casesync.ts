@@ -35,11 +35,11 @@ import {
   verifyEntry,
   type Compartment,
   type CompartmentRef,
-  type MemberSecretKeys,
 } from '../../lib/crypto/index.js';
 import type { RecordBody, Stage, VerifiedEntry } from '../../lib/domain/record.js';
 import { encodeRecordBody, parseRecordPlaintext } from '../../lib/domain/body.js';
 import { type Api, type CaseBundle, type CaseGrants, type CaseHead, type CaseList, type Entry, type GrantInfo, type RotationInfo, type SyncResponse } from './api.js';
+import type { SessionKeys } from './session.js';
 
 /** Why a case was refused (i18n keys under `error.case.`). */
 export type CaseFailure =
@@ -398,11 +398,14 @@ export function unb64(field: string, value: string, caseId?: string): Uint8Array
 
 // ---- Verifying ----
 
-/** What verifying needs: the organization (from the verified chain), the member's keys, the chain. */
+/**
+ * What verifying needs: the organization (from the verified chain), the
+ * member's keys (with the keep key, so its own kept grants open with one AEAD), the chain.
+ */
 export interface Verifier {
   org: Uint8Array;
   chain: MembershipState;
-  keys: MemberSecretKeys;
+  keys: SessionKeys;
   keyCache: KeyCache;
 }
 

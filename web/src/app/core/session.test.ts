@@ -179,6 +179,7 @@ describe('signIn', () => {
     expect(root.every((b) => b === 0)).toBe(true);
     expect(keys.signingSeed.every((b) => b === 0)).toBe(true);
     expect(keys.agreementSecret.every((b) => b === 0)).toBe(true);
+    expect(keys.keepKey.every((b) => b === 0)).toBe(true);
     expect(() => session.keys()).toThrow();
     expect(() => session.root()).toThrow();
     expect(api.hasToken).toBe(false);

@@ -13,6 +13,7 @@ import {
   bytesEqual,
   fromBase64Url,
   fromHex,
+  keepKeyFromRoot,
   memberPublicKeys,
   NorthstarCryptoError,
   openSlot,
@@ -68,10 +69,16 @@ function failure(e: unknown): SignInError {
   return new SignInError('server', e instanceof Error ? e.message : String(e), e);
 }
 
+/**
+ * The member's private keys and its keep key (from the root key), which
+ * seals and opens the grants the member keeps for itself (grant suite 2).
+ */
+export type SessionKeys = MemberSecretKeys & { keepKey: Uint8Array };
+
 /** A signed-in member with their keys unlocked in memory. */
 export class UnlockedSession {
   private rootKey: Uint8Array | null;
-  private secret: MemberSecretKeys | null;
+  private secret: SessionKeys | null;
   private lockedFlag = false;
   private readonly lockListeners = new Set<() => void>();
 
@@ -89,7 +96,7 @@ export class UnlockedSession {
     readonly serverKey: string,
   ) {
     this.rootKey = rootKey;
-    this.secret = keys;
+    this.secret = { ...keys, keepKey: keepKeyFromRoot(rootKey) };
   }
 
   get locked(): boolean {
@@ -100,8 +107,8 @@ export class UnlockedSession {
     return toHex(this.accountId);
   }
 
-  /** The member's private keys; throws once locked. */
-  keys(): MemberSecretKeys {
+  /** The member's private keys and keep key; throws once locked. */
+  keys(): SessionKeys {
     if (!this.secret) throw new Error('the session is locked');
     return this.secret;
   }
@@ -129,6 +136,7 @@ export class UnlockedSession {
     this.rootKey?.fill(0);
     this.secret?.signingSeed.fill(0);
     this.secret?.agreementSecret.fill(0);
+    this.secret?.keepKey.fill(0);
     this.rootKey = null;
     this.secret = null;
     const hadToken = this.api.hasToken;

@@ -45,8 +45,12 @@ export interface MemberSecretKeys {
  */
 export type SigningKeys = MemberSecretKeys | { signingSeed: Uint8Array; public: MemberPublicKeys };
 
-/** What opening a grant needs: the X25519 secret and the member's public keys (for the key id). */
-export type ReceivingKeys = MemberSecretKeys | { agreementSecret: Uint8Array; public: MemberPublicKeys };
+/**
+ * What opening a grant needs: the X25519 secret and the member's public keys
+ * (for the key id); for the grants the member kept for itself (suite 2), its
+ * keep key (grant.ts `keepKeyFromRoot`).
+ */
+export type ReceivingKeys = (MemberSecretKeys | { agreementSecret: Uint8Array; public: MemberPublicKeys }) & { keepKey?: Uint8Array };
 
 /** The public keys of a key set; a given seed must match the given signing key. */
 export function publicKeysOf(k: SigningKeys | ReceivingKeys): MemberPublicKeys {

@@ -7,10 +7,22 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromHex, toHex, utf8 } from './bytes.js';
+import { deriveKey } from './kdf.js';
 import { isCompartment, roleName, type Compartment } from './codes.js';
-import { keyId, memberFingerprint, memberPublicKeys, orgFingerprint, unwrapMemberKeys, unwrapOrgRoot, wrapMemberKeys, wrapOrgRoot } from './identity.js';
+import { generateMemberKeys, keyId, memberFingerprint, memberPublicKeys, orgFingerprint, unwrapMemberKeys, unwrapOrgRoot, wrapMemberKeys, wrapOrgRoot } from './identity.js';
 import { encodeLink, foundOrganization, linkHash, parseLink, signLink, verifyMembershipChain } from './membership.js';
-import { Keyring, openGrant, openRotation, parseGrantHeader, sealRotation, type CompartmentRef } from './grant.js';
+import {
+  KEPT_GRANT_LEN,
+  keepKeyFromRoot,
+  Keyring,
+  openGrant,
+  openRotation,
+  parseGrantHeader,
+  sealKeptGrant,
+  sealRotation,
+  verifyGrant,
+  type CompartmentRef,
+} from './grant.js';
 import { entryHash, openRecord, parseEntry, sealRecord, verifyEntry, type RecordAddress } from './envelope.js';
 import { checkServedHead, verifyChain } from './chain.js';
 import { deviceUnlockSecret, openSlot, sealSlot, type SlotKind } from './slot.js';
@@ -277,10 +289,18 @@ describe('grant.json', () => {
     nonce: string;
     link: string;
   }
+  interface KeptVectors {
+    member: Party & { agreement_secret: string; root_key: string };
+    keep_key_label: string;
+    cases: (Expect & { name: string; generation: number; key: string; grant: string })[];
+    invalid: { name: string; grant: string; expect: Expect; error: string }[];
+    signature_invalid: { name: string; grant: string; error: string }[];
+  }
   const v = readVectors<{
     cases: GrantCase[];
     invalid: { name: string; grant: string; expect: Expect; error: string }[];
     rotations: Rotation[];
+    kept: KeptVectors;
   }>('grant.json');
 
   const ref = (e: Expect): CompartmentRef => ({ org: h(e.org_id), object: h(e.object_id), compartment: compartment(e.compartment) });
@@ -335,6 +355,73 @@ describe('grant.json', () => {
       expect(codeOf(() => openRotation(h(r.link), other, newKey))).toBe('context-mismatch');
     });
   }
+
+  describe('kept grants (suite 2)', () => {
+    const k = v.kept;
+    const keepKey = keepKeyFromRoot(h(k.member.root_key));
+    const mine = { agreementSecret: h(k.member.agreement_secret), public: pub(k.member), keepKey };
+    const withoutKeep = { agreementSecret: mine.agreementSecret, public: mine.public };
+
+    it('has cases, invalid cases and bad signatures', () => {
+      expect(k.cases.length).toBeGreaterThan(0);
+      expect(k.invalid.length).toBeGreaterThan(0);
+      expect(k.signature_invalid.length).toBeGreaterThan(0);
+    });
+
+    it('derives the keep key under the label the vectors name', () => {
+      expect(toHex(keepKey)).toBe(toHex(deriveKey(h(k.member.root_key), k.keep_key_label)));
+    });
+
+    for (const c of k.cases) {
+      it(`${c.name}: opens with the keep key alone, and its signature verifies`, async () => {
+        const grant = h(c.grant);
+        expect(grant.length).toBe(KEPT_GRANT_LEN);
+        const key = await openGrant(grant, ref(c), mine, pub(k.member));
+        expect(key.generation).toBe(c.generation);
+        expect(toHex(key.key)).toBe(c.key);
+        // The server's check: signed by its member, and for that member.
+        const header = verifyGrant(grant, pub(k.member));
+        expect(header.kept).toBe(true);
+        expect(header.generation).toBe(c.generation);
+        expect(toHex(header.recipient)).toBe(toHex(keyId(pub(k.member))));
+        expect(toHex(header.granter)).toBe(toHex(header.recipient));
+        // Without the keep key (the HPKE path of a suite-1 reader) it does not open.
+        expect(await codeOfAsync(() => openGrant(grant, ref(c), withoutKeep, pub(k.member)))).not.toBe('ok');
+      });
+    }
+
+    for (const c of k.invalid) {
+      it(`invalid: ${c.name} → ${c.error}`, async () => {
+        expect(await codeOfAsync(() => openGrant(h(c.grant), ref(c.expect), mine, pub(k.member)))).toBe(c.error);
+      });
+    }
+
+    for (const c of k.signature_invalid) {
+      it(`bad signature: ${c.name} → ${c.error}`, () => {
+        expect(codeOf(() => verifyGrant(h(c.grant), pub(k.member)))).toBe(c.error);
+      });
+    }
+
+    it('round trip: a kept grant sealed here opens for its owner only', async () => {
+      const keys = generateMemberKeys();
+      const owner = { ...keys, keepKey: keepKeyFromRoot(utf8.encode('a root key of 32 bytes, for test')) };
+      const target = ref(k.cases[0]!);
+      const key = { generation: 7, key: h(k.cases[0]!.key) };
+      const grant = sealKeptGrant(target, key, owner);
+      expect(grant.length).toBe(KEPT_GRANT_LEN);
+      expect(parseGrantHeader(grant).kept).toBe(true);
+      expect(verifyGrant(grant, memberPublicKeys(keys)).generation).toBe(7);
+      const opened = await openGrant(grant, target, owner, memberPublicKeys(keys));
+      expect(opened.generation).toBe(7);
+      expect(toHex(opened.key)).toBe(toHex(key.key));
+      // Another keep key, another member, or another granter named: refused.
+      const otherKeep = { ...owner, keepKey: keepKeyFromRoot(new Uint8Array(32)) };
+      expect(await codeOfAsync(() => openGrant(grant, target, otherKeep, memberPublicKeys(keys)))).toBe('decrypt');
+      expect(await codeOfAsync(() => openGrant(grant, target, mine, pub(k.member)))).toBe('unexpected-signer');
+      expect(await codeOfAsync(() => openGrant(grant, target, owner, pub(k.member)))).toBe('unexpected-signer');
+      expect(codeOf(() => verifyGrant(grant, pub(k.member)))).toBe('unexpected-signer');
+    });
+  });
 });
 
 interface EnvelopeVectors {
