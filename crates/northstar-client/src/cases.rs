@@ -23,11 +23,11 @@ use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 
 use crate::account::Unlocked;
-use northstar_crypto::identity::MemberPublicKeys;
 use crate::org::verified_chain;
 use crate::profile::Profile;
 use crate::sync::{self, Listing, LocalCache, Scope};
 use crate::{ClientError, Result, b64, unb64};
+use northstar_crypto::identity::MemberPublicKeys;
 
 /// A case as this member can read it, after every check: the fold of its
 /// verified entries (northstar-core's `ObjectView`, reached through `Deref`)

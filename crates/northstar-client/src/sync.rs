@@ -865,6 +865,9 @@ pub async fn sync(
     // goes round again from where it stopped.
     // The next round is fetched while this one is verified, so the server's
     // work and the transfer overlap the client's.
+    // A round's rows are written while the next round is verified; a round
+    // that holds a case still being written waits for that write first.
+    let mut writing: Option<PendingWrite> = None;
     let mut next = start_round(api, &mut todo);
     while let Some((round, fetch)) = next.take() {
         let response = fetch
@@ -872,6 +875,9 @@ pub async fn sync(
             .map_err(|e| ClientError::Protocol(format!("a sync request failed: {e}")))??;
         next = start_round(api, &mut todo);
         let ids: Vec<[u8; 16]> = round.iter().map(|(c, _, _)| c.0).collect();
+        if let Some(pending) = writing.take_if(|w| ids.iter().any(|id| w.cases.contains(id))) {
+            pending.finish().await?;
+        }
         let cached: HashMap<[u8; 16], CachedCase> = cache
             .db
             .cases(&ids)
@@ -968,17 +974,40 @@ pub async fn sync(
                 Err((case, e)) => report.refused.push((case, e)),
             }
         }
-        cache.db.put_cases(&rows).await.map_err(cache_error)?;
-        cache
-            .db
-            .raise_known_heads(&heads)
-            .await
-            .map_err(cache_error)?;
+        if let Some(pending) = writing.take() {
+            pending.finish().await?;
+        }
+        let db = cache.db.clone();
+        writing = Some(PendingWrite {
+            cases: rows.iter().map(|r| r.case_id).collect(),
+            task: tokio::spawn(async move {
+                db.put_cases(&rows).await?;
+                db.raise_known_heads(&heads).await
+            }),
+        });
         if next.is_none() {
             next = start_round(api, &mut todo);
         }
     }
+    if let Some(pending) = writing.take() {
+        pending.finish().await?;
+    }
     Ok(report)
+}
+
+/// A round's rows on their way into the cache.
+struct PendingWrite {
+    cases: BTreeSet<[u8; 16]>,
+    task: tokio::task::JoinHandle<std::result::Result<(), northstar_store_cache::CacheError>>,
+}
+
+impl PendingWrite {
+    async fn finish(self) -> Result<()> {
+        self.task
+            .await
+            .map_err(|e| ClientError::Protocol(format!("writing the local copy failed: {e}")))?
+            .map_err(cache_error)
+    }
 }
 
 type Round = Vec<(ObjectId, u64, bool)>;

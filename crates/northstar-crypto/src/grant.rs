@@ -147,7 +147,11 @@ fn grant_header_bytes(h: &GrantHeader) -> Writer {
     let mut w = Writer::with_capacity(GRANT_LEN);
     w.bytes(GRANT_MAGIC)
         .u8(1)
-        .u16(if h.kept { GRANT_SUITE_KEPT } else { GRANT_SUITE })
+        .u16(if h.kept {
+            GRANT_SUITE_KEPT
+        } else {
+            GRANT_SUITE
+        })
         .bytes(h.target.org.as_bytes())
         .bytes(h.target.object.as_bytes())
         .u8(h.target.compartment.code())
@@ -233,9 +237,7 @@ pub fn seal_kept_grant(
         .expect("in-memory encryption cannot fail");
     w.bytes(&nonce).bytes(&ct);
     debug_assert_eq!(w.len(), KEPT_CT_END);
-    let signature = me
-        .signing()
-        .sign(&[GRANT_SIG_LABEL, w.as_slice()].concat());
+    let signature = me.signing().sign(&[GRANT_SIG_LABEL, w.as_slice()].concat());
     w.bytes(&signature);
     w.finish()
 }
@@ -289,7 +291,10 @@ pub fn verify_grant(bytes: &[u8], granter_key: &AuthorKey) -> Result<GrantHeader
     let signed_end = header.signed_end();
     let signature: [u8; 64] = bytes[signed_end..].try_into().expect("length checked");
     granter_key
-        .verify(&[GRANT_SIG_LABEL, &bytes[..signed_end]].concat(), &signature)
+        .verify(
+            &[GRANT_SIG_LABEL, &bytes[..signed_end]].concat(),
+            &signature,
+        )
         .map_err(|source| CryptoError::Signature {
             format: GRANT_FORMAT,
             source,
@@ -312,7 +317,14 @@ pub fn open_grant(
     me: &MemberSecretKeys,
     granter_key: &AuthorKey,
 ) -> Result<CompartmentKey, CryptoError> {
-    open_grant_as(bytes, expected, me.agreement(), me.key_id(), None, granter_key)
+    open_grant_as(
+        bytes,
+        expected,
+        me.agreement(),
+        me.key_id(),
+        None,
+        granter_key,
+    )
 }
 
 /// [`open_grant`] for a caller that knows its own key id (saves a scalar

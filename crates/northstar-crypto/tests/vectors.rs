@@ -1234,8 +1234,11 @@ fn kept_grant_vectors_open_with_the_keep_key_alone_and_each_invalid_one_is_refus
         );
     }
     for bad in kept["invalid"].as_array().unwrap() {
-        let err = open(&hx(&bad["grant"]), compartment_ref(&bad["expect"], "object_id"))
-            .unwrap_err();
+        let err = open(
+            &hx(&bad["grant"]),
+            compartment_ref(&bad["expect"], "object_id"),
+        )
+        .unwrap_err();
         assert_eq!(
             err.code(),
             bad["error"].as_str().unwrap(),
@@ -1245,7 +1248,12 @@ fn kept_grant_vectors_open_with_the_keep_key_alone_and_each_invalid_one_is_refus
     }
     for bad in kept["signature_invalid"].as_array().unwrap() {
         let err = northstar_crypto::grant::verify_grant(&hx(&bad["grant"]), &me).unwrap_err();
-        assert_eq!(err.code(), bad["error"].as_str().unwrap(), "{}", bad["name"]);
+        assert_eq!(
+            err.code(),
+            bad["error"].as_str().unwrap(),
+            "{}",
+            bad["name"]
+        );
     }
 }
 
