@@ -2,7 +2,7 @@
 
 use northstar_crypto::envelope::DataKey;
 use northstar_crypto::export::AgeIdentity;
-use northstar_crypto::grant::CompartmentKey;
+use northstar_crypto::grant::{CompartmentKey, KeepKey};
 use northstar_crypto::identity::{AgreementSecret, MemberSecretKeys, OrgRootKey};
 use northstar_crypto::sig::SigningSecret;
 use northstar_crypto::slot::RootKey;
@@ -15,6 +15,7 @@ assert_not_impl_any!(MemberSecretKeys: Clone, Copy, serde::Serialize);
 assert_not_impl_any!(OrgRootKey: Clone, Copy, serde::Serialize);
 assert_not_impl_any!(CompartmentKey: Clone, Copy, serde::Serialize);
 assert_not_impl_any!(DataKey: Clone, Copy, serde::Serialize);
+assert_not_impl_any!(KeepKey: Clone, Copy, serde::Serialize);
 assert_not_impl_any!(AgeIdentity: Clone, Copy, serde::Serialize);
 
 #[test]
@@ -34,6 +35,7 @@ fn debug_output_of_secrets_reveals_no_key_bytes() {
         ),
         format!("{:?}", CompartmentKey::from_bytes(3, bytes)),
         format!("{:#?}", CompartmentKey::from_bytes(3, bytes)),
+        format!("{:?}", KeepKey::from_root(&RootKey::from_bytes(bytes))),
     ];
     for p in printed {
         assert!(p.contains("redacted"), "{p}");

@@ -1581,6 +1581,29 @@ impl Store for SqliteStore {
     }
 }
 
+/// Cases to sync as one JSON parameter: `[["<hex id>", from], …]`.
+fn wanted_json<'a>(cases: impl Iterator<Item = &'a (Id, u64)>) -> String {
+    let terms: Vec<String> = cases
+        .map(|(id, from)| {
+            // No entry sits beyond i64::MAX.
+            let from = i64::try_from(*from).unwrap_or(i64::MAX);
+            format!("[\"{}\",{from}]", hex_id(id))
+        })
+        .collect();
+    format!("[{}]", terms.join(","))
+}
+
+/// An id as the lowercase hex that SQLite's `unhex` reads back.
+fn hex_id(id: &Id) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(id.len() * 2);
+    for b in id {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1612,27 +1635,4 @@ mod tests {
             conns.push(conn);
         }
     }
-}
-
-/// Cases to sync as one JSON parameter: `[["<hex id>", from], …]`.
-fn wanted_json<'a>(cases: impl Iterator<Item = &'a (Id, u64)>) -> String {
-    let terms: Vec<String> = cases
-        .map(|(id, from)| {
-            // No entry sits beyond i64::MAX.
-            let from = i64::try_from(*from).unwrap_or(i64::MAX);
-            format!("[\"{}\",{from}]", hex_id(id))
-        })
-        .collect();
-    format!("[{}]", terms.join(","))
-}
-
-/// An id as the lowercase hex that SQLite's `unhex` reads back.
-fn hex_id(id: &Id) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(id.len() * 2);
-    for b in id {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    out
 }
