@@ -44,7 +44,9 @@ pub fn parse_due(text: &str, now: i64) -> Result<i64, String> {
     };
     let text = text.trim();
     if let Some(rest) = text.strip_prefix('+') {
-        let (number, unit) = rest.split_at(rest.len().saturating_sub(1));
+        // The unit is the last character, which may not be one byte long.
+        let unit_at = rest.char_indices().last().map_or(0, |(at, _)| at);
+        let (number, unit) = rest.split_at(unit_at);
         let n: i64 = number.parse().map_err(|_| bad())?;
         let seconds = match unit {
             "h" => 3600,
