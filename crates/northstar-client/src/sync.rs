@@ -942,7 +942,7 @@ pub async fn sync(
             .collect();
         report.removed += lost.len();
         cache.db.remove_cases(&lost).await.map_err(cache_error)?;
-        let outcomes = apply_in_parallel(&verifier, works);
+        let outcomes = apply_in_parallel(&verifier, cache, works);
         let progress = outcomes
             .iter()
             .any(|o| o.as_ref().is_ok_and(|(_, _, _, fetched, _)| *fetched > 0));
@@ -950,7 +950,7 @@ pub async fn sync(
         let mut heads = vec![];
         for outcome in outcomes {
             match outcome {
-                Ok((case, state, rings, fetched, complete)) => {
+                Ok((case, state, row, fetched, complete)) => {
                     if let Some((seq, hash)) = &state.highest
                         && let Some(hash) = northstar_crypto::ids::from_hex::<32>(hash)
                     {
@@ -958,7 +958,7 @@ pub async fn sync(
                     }
                     report.entries += fetched;
                     report.updated += 1;
-                    rows.push(cache.seal_row(case, &state, &rings));
+                    rows.push(row);
                     if !complete && progress {
                         todo.push((case, state.len, false));
                     } else if !complete {
@@ -1035,10 +1035,17 @@ fn start_round(
     Some((round, fetch))
 }
 
+/// A verified case, its row sealed for the cache, the entries fetched, and
+/// whether the server sent all it names.
 type Outcome =
-    std::result::Result<(ObjectId, CaseState, KeyMap, u64, bool), (ObjectId, ClientError)>;
+    std::result::Result<(ObjectId, CaseState, CachedCase, u64, bool), (ObjectId, ClientError)>;
 
-fn apply_in_parallel(verifier: &Verifier<'_>, works: Vec<Work>) -> Vec<Outcome> {
+/// Verify, fold and seal each case's row, on every core.
+fn apply_in_parallel(
+    verifier: &Verifier<'_>,
+    cache: &LocalCache,
+    works: Vec<Work>,
+) -> Vec<Outcome> {
     let chunk = works.len().div_ceil(workers()).max(1);
     let mut works = works;
     let mut parts = vec![];
@@ -1060,7 +1067,8 @@ fn apply_in_parallel(verifier: &Verifier<'_>, works: Vec<Work>) -> Vec<Outcome> 
                                 .apply(w)
                                 .map(|(c, state, rings)| {
                                     let complete = state.len >= served;
-                                    (c, state, rings, fetched, complete)
+                                    let row = cache.seal_row(c, &state, &rings);
+                                    (c, state, row, fetched, complete)
                                 })
                                 .map_err(|e| (case, e))
                         })
