@@ -407,25 +407,17 @@ fn gen_grant() -> Value {
         &mut rng,
     )
     .unwrap();
-    let expect = |t: CompartmentRef| json!({"org_id": t.org.to_hex(), "object_id": t.object.to_hex(), "compartment": t.compartment.code()});
-    let other_case = CompartmentRef {
-        object: ObjectId(bytes(&mut rng)),
-        ..*target
-    };
-    let other_compartment = CompartmentRef {
-        compartment: Compartment::Story,
-        ..*target
-    };
+    let [here, other_case, other_compartment] = grant_places(*target, Compartment::Story, &mut rng);
     let invalid = vec![
-        json!({"name": "a bit flipped in the encapsulated key", "grant": h(flip(grant, 80)), "expect": expect(*target), "error": "signature"}),
-        json!({"name": "a bit flipped in the ciphertext", "grant": h(flip(grant, 120)), "expect": expect(*target), "error": "signature"}),
-        json!({"name": "a bit flipped in the signature", "grant": h(flip(grant, 219)), "expect": expect(*target), "error": "signature"}),
-        json!({"name": "a bit flipped in the generation", "grant": h(flip(grant, 42)), "expect": expect(*target), "error": "signature"}),
-        json!({"name": "addressed to another member", "grant": h(&to_other), "expect": expect(*target), "error": "not-recipient"}),
-        json!({"name": "signed by a key other than the expected granter", "grant": h(&by_other), "expect": expect(*target), "error": "unexpected-signer"}),
-        json!({"name": "served for another case", "grant": h(grant), "expect": expect(other_case), "error": "context-mismatch"}),
-        json!({"name": "served for another compartment", "grant": h(grant), "expect": expect(other_compartment), "error": "context-mismatch"}),
-        json!({"name": "truncated", "grant": h(&grant[..200]), "expect": expect(*target), "error": "malformed"}),
+        json!({"name": "a bit flipped in the encapsulated key", "grant": h(flip(grant, 80)), "expect": here, "error": "signature"}),
+        json!({"name": "a bit flipped in the ciphertext", "grant": h(flip(grant, 120)), "expect": here, "error": "signature"}),
+        json!({"name": "a bit flipped in the signature", "grant": h(flip(grant, 219)), "expect": here, "error": "signature"}),
+        json!({"name": "a bit flipped in the generation", "grant": h(flip(grant, 42)), "expect": here, "error": "signature"}),
+        json!({"name": "addressed to another member", "grant": h(&to_other), "expect": here, "error": "not-recipient"}),
+        json!({"name": "signed by a key other than the expected granter", "grant": h(&by_other), "expect": here, "error": "unexpected-signer"}),
+        json!({"name": "served for another case", "grant": h(grant), "expect": other_case, "error": "context-mismatch"}),
+        json!({"name": "served for another compartment", "grant": h(grant), "expect": other_compartment, "error": "context-mismatch"}),
+        json!({"name": "truncated", "grant": h(&grant[..200]), "expect": here, "error": "malformed"}),
     ];
     let mut rotations = vec![];
     for (old_gen, compartment) in [(0u32, Compartment::Identity), (4, Compartment::Finance)] {
@@ -454,6 +446,21 @@ fn gen_grant() -> Value {
         "format": "NSGR v1 (suites 1 and 2) and NSRT v1 (docs/crypto.md §Grants, §Kept grants, §Rotation)",
         "cases": cases, "invalid": invalid, "rotations": rotations, "kept": gen_kept_grants(org, object),
     })
+}
+
+/// Where a grant may be served: its own place, another case (drawn from
+/// `rng`), another compartment.
+fn grant_places(target: CompartmentRef, other: Compartment, rng: &mut ChaCha20Rng) -> [Value; 3] {
+    let place = |t: CompartmentRef| json!({"org_id": t.org.to_hex(), "object_id": t.object.to_hex(), "compartment": t.compartment.code()});
+    let other_case = CompartmentRef {
+        object: ObjectId(bytes(rng)),
+        ..target
+    };
+    let other_compartment = CompartmentRef {
+        compartment: other,
+        ..target
+    };
+    [place(target), place(other_case), place(other_compartment)]
 }
 
 /// Suite 2: grants a member keeps for itself under its keep key.
@@ -501,25 +508,18 @@ fn gen_kept_grants(org: OrgId, object: ObjectId) -> Value {
         g[60..76].copy_from_slice(me.as_bytes());
         g
     };
-    let expect = |t: CompartmentRef| json!({"org_id": t.org.to_hex(), "object_id": t.object.to_hex(), "compartment": t.compartment.code()});
-    let other_case = CompartmentRef {
-        object: ObjectId(bytes(&mut rng)),
-        ..*target
-    };
-    let other_compartment = CompartmentRef {
-        compartment: Compartment::Identity,
-        ..*target
-    };
+    let [here, other_case, other_compartment] =
+        grant_places(*target, Compartment::Identity, &mut rng);
     let invalid = vec![
-        json!({"name": "a bit flipped in the generation", "grant": h(flip(grant, 42)), "expect": expect(*target), "error": "decrypt"}),
-        json!({"name": "a bit flipped in the nonce", "grant": h(flip(grant, 80)), "expect": expect(*target), "error": "decrypt"}),
-        json!({"name": "a bit flipped in the ciphertext", "grant": h(flip(grant, 120)), "expect": expect(*target), "error": "decrypt"}),
-        json!({"name": "kept by another member", "grant": h(&by_other), "expect": expect(*target), "error": "unexpected-signer"}),
-        json!({"name": "sealed under another member's keep key", "grant": h(&under_other_keep), "expect": expect(*target), "error": "decrypt"}),
-        json!({"name": "served for another case", "grant": h(grant), "expect": expect(other_case), "error": "context-mismatch"}),
-        json!({"name": "served for another compartment", "grant": h(grant), "expect": expect(other_compartment), "error": "context-mismatch"}),
-        json!({"name": "truncated", "grant": h(&grant[..200]), "expect": expect(*target), "error": "malformed"}),
-        json!({"name": "an unknown suite", "grant": h({ let mut g = grant.clone(); g[6] = 3; g }), "expect": expect(*target), "error": "unsupported"}),
+        json!({"name": "a bit flipped in the generation", "grant": h(flip(grant, 42)), "expect": here, "error": "decrypt"}),
+        json!({"name": "a bit flipped in the nonce", "grant": h(flip(grant, 80)), "expect": here, "error": "decrypt"}),
+        json!({"name": "a bit flipped in the ciphertext", "grant": h(flip(grant, 120)), "expect": here, "error": "decrypt"}),
+        json!({"name": "kept by another member", "grant": h(&by_other), "expect": here, "error": "unexpected-signer"}),
+        json!({"name": "sealed under another member's keep key", "grant": h(&under_other_keep), "expect": here, "error": "decrypt"}),
+        json!({"name": "served for another case", "grant": h(grant), "expect": other_case, "error": "context-mismatch"}),
+        json!({"name": "served for another compartment", "grant": h(grant), "expect": other_compartment, "error": "context-mismatch"}),
+        json!({"name": "truncated", "grant": h(&grant[..200]), "expect": here, "error": "malformed"}),
+        json!({"name": "an unknown suite", "grant": h({ let mut g = grant.clone(); g[6] = 3; g }), "expect": here, "error": "unsupported"}),
     ];
     // What the server and other members check: the signature, over bytes 0..148.
     let unsigned = vec![
