@@ -131,6 +131,14 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Cargo for the test suite. A clean run builds every target once, so the
+/// incremental cache (several GB) would only fill the disk.
+fn cargo_once() -> Command {
+    let mut cargo = cargo();
+    cargo.env("CARGO_INCREMENTAL", "0");
+    cargo
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_debian_packages(&[
         ("age", "age"),
@@ -144,7 +152,7 @@ fn test(root: &Path) -> Result<()> {
     ensure_npm_packages(root)?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))
         .context("formatting differs: run `cargo fmt`")?;
-    run(cargo().args([
+    run(cargo_once().args([
         "clippy",
         "--workspace",
         "--all-targets",
@@ -154,7 +162,7 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     tidy::check(root)?;
-    run(cargo().args([
+    run(cargo_once().args([
         "build",
         "--quiet",
         "-p",
@@ -168,6 +176,7 @@ fn test(root: &Path) -> Result<()> {
     // -t: a cluster in a temporary folder, so concurrent runs never collide.
     run(Command::new("pg_virtualenv")
         .arg("-t")
+        .env("CARGO_INCREMENTAL", "0")
         .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["test", "--workspace", "--all-targets"]))?;
     let web = root.join("web");
