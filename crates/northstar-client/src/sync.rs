@@ -980,10 +980,7 @@ pub async fn sync(
         let db = cache.db.clone();
         writing = Some(PendingWrite {
             cases: rows.iter().map(|r| r.case_id).collect(),
-            task: tokio::spawn(async move {
-                db.put_cases(&rows).await?;
-                db.raise_known_heads(&heads).await
-            }),
+            task: tokio::spawn(async move { db.save(&rows, &heads).await }),
         });
         if next.is_none() {
             next = start_round(api, &mut todo);

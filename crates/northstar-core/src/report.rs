@@ -116,7 +116,8 @@ pub fn derivable(table: &Table, total: u64) -> bool {
         return false;
     }
     let zeros_hidden = table.suppressed_cells == table.cells.len();
-    let sum = total - table.shown_total;
+    // A total below what is shown is the caller's mistake; it must not wrap.
+    let sum = total.saturating_sub(table.shown_total);
     let floor = if zeros_hidden { 0 } else { hidden };
     hidden == 1 || sum == floor
 }
@@ -148,6 +149,13 @@ mod tests {
         );
         assert_eq!(t.shown_total, 12);
         assert!(!derivable(&t, 22));
+    }
+
+    #[test]
+    fn a_total_below_what_is_shown_answers_instead_of_wrapping() {
+        let t = suppress("stage", &counts(&[("a", 12), ("b", 3), ("c", 7)]), 5);
+        assert_eq!(t.shown_total, 12);
+        assert!(!derivable(&t, 5), "two hidden cells summing to nothing");
     }
 
     #[test]

@@ -210,12 +210,32 @@ impl CacheDb {
             .collect()
     }
 
-    /// Write (or replace) cases, all in one transaction. Rows go in as
-    /// multi-row statements: each statement crosses to SQLite's thread once.
+    /// Write (or replace) cases, all in one transaction.
     pub async fn put_cases(&self, cases: &[CachedCase]) -> Result<(), CacheError> {
+        self.save(cases, &[]).await
+    }
+
+    /// Remember the highest head verified for each case (only ever raised).
+    pub async fn raise_known_heads(
+        &self,
+        heads: &[(CaseId, u64, [u8; 32])],
+    ) -> Result<(), CacheError> {
+        self.save(&[], heads).await
+    }
+
+    /// Write (or replace) cases and raise their remembered heads, in one
+    /// transaction: a sync round costs one commit, and a crash never keeps
+    /// a case without the head it was verified against.
+    pub async fn save(
+        &self,
+        cases: &[CachedCase],
+        heads: &[(CaseId, u64, [u8; 32])],
+    ) -> Result<(), CacheError> {
         let what = "writing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
-        // At most 6 parameters a row, well under SQLite's limit of 32,766 a statement.
+        // Rows go in as multi-row statements: each statement crosses to
+        // SQLite's thread once. At most 6 parameters a row, well under
+        // SQLite's limit of 32,766 a statement.
         for chunk in cases.chunks(512) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO cases (case_id, len, head_hash, keys_version, sealed_keys, \
@@ -244,16 +264,6 @@ impl CacheDb {
             q.push(" ON CONFLICT (case_id) DO UPDATE SET sealed_listing = excluded.sealed_listing");
             q.build().execute(&mut *tx).await.map_err(backend(what))?;
         }
-        tx.commit().await.map_err(backend(what))
-    }
-
-    /// Remember the highest head verified for each case (only ever raised).
-    pub async fn raise_known_heads(
-        &self,
-        heads: &[(CaseId, u64, [u8; 32])],
-    ) -> Result<(), CacheError> {
-        let what = "remembering chain heads";
-        let mut tx = self.pool.begin().await.map_err(backend(what))?;
         for chunk in heads.chunks(1000) {
             let mut q =
                 QueryBuilder::<Sqlite>::new("INSERT INTO known_heads (case_id, seq, hash) ");
@@ -266,7 +276,10 @@ impl CacheDb {
                 " ON CONFLICT (case_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash \
                  WHERE excluded.seq > known_heads.seq",
             );
-            q.build().execute(&mut *tx).await.map_err(backend(what))?;
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(backend("remembering chain heads"))?;
         }
         tx.commit().await.map_err(backend(what))
     }
