@@ -8,6 +8,7 @@ mod account;
 pub mod cases;
 mod http;
 pub mod intake;
+mod listing_pages;
 mod org;
 mod profile;
 pub mod sync;

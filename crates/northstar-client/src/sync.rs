@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use northstar_core::{Actor, Compartment, SafeHouse};
 use northstar_crypto::chain::{ChainHead, verify_chain};
@@ -32,12 +33,13 @@ use northstar_crypto::slot::RootKey;
 use northstar_crypto::{AccountId, ChainError, ObjectId, OrgId, localseal};
 
 use northstar_protocol as p;
-use northstar_store_cache::{CacheDb, CachedCase, Position};
+use northstar_store_cache::{CacheDb, CachedCase, CaseId, Position};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::cases::{CaseView, RecordBody};
+use crate::listing_pages;
 use crate::{ClientError, Result, unb64};
 
 const FILE: &str = "cache.sqlite3";
@@ -199,14 +201,24 @@ pub(crate) struct Writable {
 #[derive(Debug)]
 pub struct LocalCache {
     db: CacheDb,
-    key: Zeroizing<[u8; 32]>,
+    key: Arc<CacheKey>,
+}
+
+/// The key every cached blob is sealed under. Shared, never copied, with the
+/// task that writes a sync round while the next is verified.
+struct CacheKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKey(redacted)")
+    }
 }
 
 fn label(what: &str, case: &str) -> String {
     format!("northstar/v1/cache/{what}/{case}")
 }
 
-fn damaged(reason: &str) -> ClientError {
+pub(crate) fn damaged(reason: &str) -> ClientError {
     ClientError::Cache(format!(
         "{reason}; run `northstar cache clear` and sync again"
     ))
@@ -248,11 +260,11 @@ impl LocalCache {
                 None => {
                     let owner = localseal::seal(&key, OWNER_LABEL, account.as_bytes(), &mut OsRng);
                     db.set_meta("owner", &owner).await.map_err(cache_error)?;
-                    return Ok(LocalCache { db, key });
+                    return Ok(LocalCache::with(db, key));
                 }
                 Some(owner) => match localseal::open(&key, OWNER_LABEL, &owner) {
                     Ok(found) if found.as_slice() == account.as_bytes() => {
-                        return Ok(LocalCache { db, key });
+                        return Ok(LocalCache::with(db, key));
                     }
                     _ if attempt == 0 => {
                         db.close().await;
@@ -265,53 +277,51 @@ impl LocalCache {
         Err(damaged("the cache belongs to another key"))
     }
 
+    fn with(db: CacheDb, key: Zeroizing<[u8; 32]>) -> Self {
+        LocalCache {
+            db,
+            key: Arc::new(CacheKey(key)),
+        }
+    }
+
     pub async fn close(&self) {
         self.db.close().await;
     }
 
     fn seal(&self, what: &str, case: &str, plaintext: &[u8]) -> Vec<u8> {
-        localseal::seal(&self.key, &label(what, case), plaintext, &mut OsRng)
+        localseal::seal(&self.key.0, &label(what, case), plaintext, &mut OsRng)
     }
 
     fn open_blob(&self, what: &str, case: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        localseal::open(&self.key, &label(what, case), sealed)
+        localseal::open(&self.key.0, &label(what, case), sealed)
             .map_err(|_| damaged(&format!("the cached {what} of case {case} does not open")))
-    }
-
-    fn open_listing(&self, case: &[u8; 16], sealed: &[u8]) -> Result<Listing> {
-        let hex = northstar_crypto::ids::to_hex(case);
-        let plain = self.open_blob("listing", &hex, sealed)?;
-        let listing: Listing = serde_json::from_slice(&plain)
-            .map_err(|_| damaged(&format!("the cached listing of case {hex} is unreadable")))?;
-        if listing.case_id != hex {
-            return Err(damaged(&format!(
-                "the cached listing of case {hex} names another case"
-            )));
-        }
-        Ok(listing)
     }
 
     /// Every cached case's listing, in case id order. Opened on every core.
     pub async fn listings(&self) -> Result<Vec<Listing>> {
-        let rows = self.db.listings().await.map_err(cache_error)?;
-        let chunk = rows.len().div_ceil(workers()).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = rows
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|(id, sealed)| self.open_listing(id, sealed))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(rows.len());
-            for h in handles {
-                out.extend(h.join().expect("opening listings does not panic")?);
-            }
-            Ok(out)
-        })
+        let pages = self.db.listing_pages().await.map_err(cache_error)?;
+        listing_pages::open_all(&self.key.0, &pages, workers())
+    }
+
+    /// Forget cases the member lost access to, with their listings.
+    async fn forget(&self, cases: &[(CaseId, Option<u64>)]) -> Result<()> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let changes = cases
+            .iter()
+            .map(|&(case, page)| listing_pages::Change {
+                case,
+                page,
+                listing: None,
+            })
+            .collect();
+        let (_, pages) = listing_pages::plan(&self.db, &self.key.0, changes).await?;
+        let ids: Vec<CaseId> = cases.iter().map(|(id, _)| *id).collect();
+        self.db
+            .remove_cases(&ids, &pages)
+            .await
+            .map_err(cache_error)
     }
 
     /// The cached view of one case, if it was ever synced.
@@ -365,8 +375,9 @@ impl LocalCache {
         }
         if !had {
             // Keep the opened grant, so it is not opened again.
+            let hex = case.to_hex();
             self.db
-                .put_cases(&[self.seal_row(case, &state, &rings)])
+                .set_sealed_keys(case.0, &self.seal("keys", &hex, &keys_to_bytes(&rings)))
                 .await
                 .map_err(cache_error)?;
         }
@@ -411,25 +422,26 @@ impl LocalCache {
         Ok((state, rings))
     }
 
-    fn seal_row(&self, case: ObjectId, state: &CaseState, rings: &KeyMap) -> CachedCase {
+    /// A case's row, sealed, and its listing. The row's `listing_page` is
+    /// set when the listing is placed on a page.
+    fn seal_row(&self, case: ObjectId, state: &CaseState, rings: &KeyMap) -> (CachedCase, Listing) {
         let hex = case.to_hex();
         let json = Zeroizing::new(serde_json::to_vec(state).expect("case state serializes"));
-        let listing =
-            serde_json::to_vec(&Listing::of(&state.view, state.len)).expect("listing serializes");
         let head_hash = state
             .head_hash
             .as_deref()
             .and_then(northstar_crypto::ids::from_hex::<32>)
             .unwrap_or([0; 32]);
-        CachedCase {
+        let row = CachedCase {
             case_id: case.0,
             len: state.len,
             head_hash,
             keys_version: state.keys_version,
             sealed_keys: self.seal("keys", &hex, &keys_to_bytes(rings)),
             sealed_state: self.seal("state", &hex, &json),
-            sealed_listing: self.seal("listing", &hex, &Zeroizing::new(listing)),
-        }
+            listing_page: 0,
+        };
+        (row, Listing::of(&state.view, state.len))
     }
 }
 
@@ -849,13 +861,13 @@ pub async fn sync(
                 }
             }
             // The member lost access to what the server no longer lists.
-            let gone: Vec<[u8; 16]> = positions
-                .keys()
-                .filter(|id| !listed.contains(*id))
-                .copied()
+            let gone: Vec<(CaseId, Option<u64>)> = positions
+                .values()
+                .filter(|p| !listed.contains(&p.case_id))
+                .map(|p| (p.case_id, Some(p.listing_page)))
                 .collect();
             report.removed = gone.len();
-            cache.db.remove_cases(&gone).await.map_err(cache_error)?;
+            cache.forget(&gone).await?;
         }
     }
     if scope != Scope::All {
@@ -935,13 +947,20 @@ pub async fn sync(
         }
         // Asked but not returned: the member holds no grant (any more).
         let returned: BTreeSet<[u8; 16]> = works.iter().map(|w| w.case.0).collect();
-        let lost: Vec<[u8; 16]> = round
+        let lost: Vec<(CaseId, Option<u64>)> = round
             .iter()
             .map(|(c, _, _)| c.0)
             .filter(|id| !returned.contains(id) && !todo.iter().any(|t| t.0.0 == *id))
+            .map(|id| (id, cached.get(&id).map(|row| row.listing_page)))
             .collect();
         report.removed += lost.len();
-        cache.db.remove_cases(&lost).await.map_err(cache_error)?;
+        if !lost.is_empty() {
+            // Listing pages change one plan at a time.
+            if let Some(pending) = writing.take() {
+                pending.finish().await?;
+            }
+            cache.forget(&lost).await?;
+        }
         let outcomes = apply_in_parallel(&verifier, cache, works);
         let progress = outcomes
             .iter()
@@ -950,7 +969,7 @@ pub async fn sync(
         let mut heads = vec![];
         for outcome in outcomes {
             match outcome {
-                Ok((case, state, row, fetched, complete)) => {
+                Ok((case, state, (row, listing), fetched, complete)) => {
                     if let Some((seq, hash)) = &state.highest
                         && let Some(hash) = northstar_crypto::ids::from_hex::<32>(hash)
                     {
@@ -958,7 +977,8 @@ pub async fn sync(
                     }
                     report.entries += fetched;
                     report.updated += 1;
-                    rows.push(row);
+                    let page = cached.get(&case.0).map(|row| row.listing_page);
+                    rows.push((row, listing, page));
                     if !complete && progress {
                         todo.push((case, state.len, false));
                     } else if !complete {
@@ -977,10 +997,14 @@ pub async fn sync(
         if let Some(pending) = writing.take() {
             pending.finish().await?;
         }
-        let db = cache.db.clone();
         writing = Some(PendingWrite {
-            cases: rows.iter().map(|r| r.case_id).collect(),
-            task: tokio::spawn(async move { db.save(&rows, &heads).await }),
+            cases: rows.iter().map(|(r, _, _)| r.case_id).collect(),
+            task: tokio::spawn(write_round(
+                cache.db.clone(),
+                Arc::clone(&cache.key),
+                rows,
+                heads,
+            )),
         });
         if next.is_none() {
             next = start_round(api, &mut todo);
@@ -995,7 +1019,7 @@ pub async fn sync(
 /// A round's rows on their way into the cache.
 struct PendingWrite {
     cases: BTreeSet<[u8; 16]>,
-    task: tokio::task::JoinHandle<std::result::Result<(), northstar_store_cache::CacheError>>,
+    task: tokio::task::JoinHandle<Result<()>>,
 }
 
 impl PendingWrite {
@@ -1003,8 +1027,35 @@ impl PendingWrite {
         self.task
             .await
             .map_err(|e| ClientError::Protocol(format!("writing the local copy failed: {e}")))?
-            .map_err(cache_error)
     }
+}
+
+/// A verified case's sealed row, its listing, and the page listing it now.
+type RoundRow = (CachedCase, Listing, Option<u64>);
+
+/// Place a round's listings on their pages and write the rows, the pages
+/// and the raised heads in one transaction.
+async fn write_round(
+    db: CacheDb,
+    key: Arc<CacheKey>,
+    rows: Vec<RoundRow>,
+    heads: Vec<(CaseId, u64, [u8; 32])>,
+) -> Result<()> {
+    let mut cases = Vec::with_capacity(rows.len());
+    let mut changes = Vec::with_capacity(rows.len());
+    for (row, listing, page) in rows {
+        changes.push(listing_pages::Change {
+            case: row.case_id,
+            page,
+            listing: Some(listing),
+        });
+        cases.push(row);
+    }
+    let (placed, pages) = listing_pages::plan(&db, &key.0, changes).await?;
+    for row in &mut cases {
+        row.listing_page = placed[&row.case_id];
+    }
+    db.save(&cases, &pages, &heads).await.map_err(cache_error)
 }
 
 type Round = Vec<(ObjectId, u64, bool)>;
@@ -1034,8 +1085,10 @@ fn start_round(
 
 /// A verified case, its row sealed for the cache, the entries fetched, and
 /// whether the server sent all it names.
-type Outcome =
-    std::result::Result<(ObjectId, CaseState, CachedCase, u64, bool), (ObjectId, ClientError)>;
+type Outcome = std::result::Result<
+    (ObjectId, CaseState, (CachedCase, Listing), u64, bool),
+    (ObjectId, ClientError),
+>;
 
 /// Verify, fold and seal each case's row, on every core.
 fn apply_in_parallel(
@@ -1078,4 +1131,24 @@ fn apply_in_parallel(
             .flat_map(|h| h.join().expect("verifying cases does not panic"))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_open_cache_prints_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = RootKey::from_bytes([0xab; 32]);
+        let cache = LocalCache::open(dir.path(), &root, AccountId([1; 16]))
+            .await
+            .unwrap();
+        let printed = format!("{cache:?}");
+        assert!(printed.contains("CacheKey(redacted)"), "{printed}");
+        let key = root.derive_purpose_key("cache");
+        for shown in [format!("{:?}", &key[..]), format!("{:02x?}", &key[..])] {
+            assert!(!printed.contains(&shown[1..shown.len() - 1]), "{printed}");
+        }
+    }
 }

@@ -53,7 +53,22 @@ pub struct CachedCase {
     pub keys_version: u64,
     pub sealed_keys: Vec<u8>,
     pub sealed_state: Vec<u8>,
-    pub sealed_listing: Vec<u8>,
+    /// The page holding the case's listing.
+    pub listing_page: u64,
+}
+
+/// Sealed listings of many cases, read and written as one blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingPage {
+    pub page: u64,
+    pub sealed: Vec<u8>,
+}
+
+/// The listing pages a change rewrites, and those it leaves empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageChanges {
+    pub put: Vec<ListingPage>,
+    pub drop: Vec<u64>,
 }
 
 /// Where a cached case's sync stands.
@@ -63,6 +78,7 @@ pub struct Position {
     pub len: u64,
     pub head_hash: [u8; 32],
     pub keys_version: u64,
+    pub listing_page: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +119,7 @@ fn case_from(row: &SqliteRow) -> Result<CachedCase, CacheError> {
         keys_version: count_from(row.try_get("keys_version").map_err(get)?)?,
         sealed_keys: row.try_get("sealed_keys").map_err(get)?,
         sealed_state: row.try_get("sealed_state").map_err(get)?,
-        sealed_listing: row.try_get("sealed_listing").map_err(get)?,
+        listing_page: count_from(row.try_get("listing_page").map_err(get)?)?,
     })
 }
 
@@ -170,21 +186,25 @@ impl CacheDb {
 
     /// Where every cached case stands, in case id order.
     pub async fn positions(&self) -> Result<Vec<Position>, CacheError> {
-        sqlx::query("SELECT case_id, len, head_hash, keys_version FROM cases ORDER BY case_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend("listing cached cases"))?
-            .iter()
-            .map(|row| {
-                let get = backend("listing cached cases");
-                Ok(Position {
-                    case_id: id_from(row.try_get("case_id").map_err(&get)?)?,
-                    len: count_from(row.try_get("len").map_err(&get)?)?,
-                    head_hash: hash_from(row.try_get("head_hash").map_err(&get)?)?,
-                    keys_version: count_from(row.try_get("keys_version").map_err(&get)?)?,
-                })
+        sqlx::query(
+            "SELECT case_id, len, head_hash, keys_version, listing_page FROM cases \
+             ORDER BY case_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend("listing cached cases"))?
+        .iter()
+        .map(|row| {
+            let get = backend("listing cached cases");
+            Ok(Position {
+                case_id: id_from(row.try_get("case_id").map_err(&get)?)?,
+                len: count_from(row.try_get("len").map_err(&get)?)?,
+                head_hash: hash_from(row.try_get("head_hash").map_err(&get)?)?,
+                keys_version: count_from(row.try_get("keys_version").map_err(&get)?)?,
+                listing_page: count_from(row.try_get("listing_page").map_err(&get)?)?,
             })
-            .collect()
+        })
+        .collect()
     }
 
     /// The cached cases among `ids` (at most 10,000 at once), in case id order.
@@ -193,8 +213,8 @@ impl CacheDb {
             return Ok(vec![]);
         }
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT cases.case_id, len, head_hash, keys_version, sealed_keys, sealed_state, \
-             sealed_listing FROM cases JOIN listings USING (case_id) WHERE case_id IN (",
+            "SELECT case_id, len, head_hash, keys_version, sealed_keys, sealed_state, \
+             listing_page FROM cases WHERE case_id IN (",
         );
         let mut list = q.separated(", ");
         for id in ids {
@@ -211,8 +231,12 @@ impl CacheDb {
     }
 
     /// Write (or replace) cases, all in one transaction.
-    pub async fn put_cases(&self, cases: &[CachedCase]) -> Result<(), CacheError> {
-        self.save(cases, &[]).await
+    pub async fn put_cases(
+        &self,
+        cases: &[CachedCase],
+        pages: &PageChanges,
+    ) -> Result<(), CacheError> {
+        self.save(cases, pages, &[]).await
     }
 
     /// Remember the highest head verified for each case (only ever raised).
@@ -220,26 +244,28 @@ impl CacheDb {
         &self,
         heads: &[(CaseId, u64, [u8; 32])],
     ) -> Result<(), CacheError> {
-        self.save(&[], heads).await
+        self.save(&[], &PageChanges::default(), heads).await
     }
 
-    /// Write (or replace) cases and raise their remembered heads, in one
-    /// transaction: a sync round costs one commit, and a crash never keeps
-    /// a case without the head it was verified against.
+    /// Write (or replace) cases with the listing pages they changed, and
+    /// raise their remembered heads, in one transaction: a sync round costs
+    /// one commit, and a crash never keeps a case without its listing or
+    /// without the head it was verified against.
     pub async fn save(
         &self,
         cases: &[CachedCase],
+        pages: &PageChanges,
         heads: &[(CaseId, u64, [u8; 32])],
     ) -> Result<(), CacheError> {
         let what = "writing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
         // Rows go in as multi-row statements: each statement crosses to
-        // SQLite's thread once. At most 6 parameters a row, well under
+        // SQLite's thread once. At most 7 parameters a row, well under
         // SQLite's limit of 32,766 a statement.
         for chunk in cases.chunks(512) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO cases (case_id, len, head_hash, keys_version, sealed_keys, \
-                 sealed_state) ",
+                 sealed_state, listing_page) ",
             );
             q.push_values(chunk, |mut row, c| {
                 row.push_bind(c.case_id.to_vec())
@@ -247,23 +273,18 @@ impl CacheDb {
                     .push_bind(c.head_hash.to_vec())
                     .push_bind(count_to(c.keys_version))
                     .push_bind(c.sealed_keys.clone())
-                    .push_bind(c.sealed_state.clone());
+                    .push_bind(c.sealed_state.clone())
+                    .push_bind(count_to(c.listing_page));
             });
             q.push(
                 " ON CONFLICT (case_id) DO UPDATE SET len = excluded.len, \
                  head_hash = excluded.head_hash, keys_version = excluded.keys_version, \
-                 sealed_keys = excluded.sealed_keys, sealed_state = excluded.sealed_state",
+                 sealed_keys = excluded.sealed_keys, sealed_state = excluded.sealed_state, \
+                 listing_page = excluded.listing_page",
             );
             q.build().execute(&mut *tx).await.map_err(backend(what))?;
-            let mut q =
-                QueryBuilder::<Sqlite>::new("INSERT INTO listings (case_id, sealed_listing) ");
-            q.push_values(chunk, |mut row, c| {
-                row.push_bind(c.case_id.to_vec())
-                    .push_bind(c.sealed_listing.clone());
-            });
-            q.push(" ON CONFLICT (case_id) DO UPDATE SET sealed_listing = excluded.sealed_listing");
-            q.build().execute(&mut *tx).await.map_err(backend(what))?;
         }
+        write_pages(&mut tx, pages).await?;
         for chunk in heads.chunks(1000) {
             let mut q =
                 QueryBuilder::<Sqlite>::new("INSERT INTO known_heads (case_id, seq, hash) ");
@@ -282,6 +303,17 @@ impl CacheDb {
                 .map_err(backend("remembering chain heads"))?;
         }
         tx.commit().await.map_err(backend(what))
+    }
+
+    /// Replace one case's sealed keys (a grant opened since it was cached).
+    pub async fn set_sealed_keys(&self, case: CaseId, sealed: &[u8]) -> Result<(), CacheError> {
+        sqlx::query("UPDATE cases SET sealed_keys = ? WHERE case_id = ?")
+            .bind(sealed)
+            .bind(case.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(backend("writing a cached case's keys"))?;
+        Ok(())
     }
 
     /// The highest heads remembered for any of `ids` (at most 10,000 at once).
@@ -316,41 +348,103 @@ impl CacheDb {
             .collect()
     }
 
-    /// Forget cases (the member lost access to them); their known heads stay.
-    pub async fn remove_cases(&self, ids: &[CaseId]) -> Result<(), CacheError> {
+    /// Forget cases (the member lost access to them) with the listing
+    /// pages that held them, in one transaction; their known heads stay.
+    pub async fn remove_cases(
+        &self,
+        ids: &[CaseId],
+        pages: &PageChanges,
+    ) -> Result<(), CacheError> {
         let what = "removing cached cases";
         let mut tx = self.pool.begin().await.map_err(backend(what))?;
         for id in ids {
-            for statement in [
-                "DELETE FROM cases WHERE case_id = ?",
-                "DELETE FROM listings WHERE case_id = ?",
-            ] {
-                sqlx::query(statement)
-                    .bind(id.to_vec())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend(what))?;
-            }
+            sqlx::query("DELETE FROM cases WHERE case_id = ?")
+                .bind(id.to_vec())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(what))?;
         }
+        write_pages(&mut tx, pages).await?;
         tx.commit().await.map_err(backend(what))
     }
 
-    /// Every case's sealed listing, in case id order.
-    pub async fn listings(&self) -> Result<Vec<(CaseId, Vec<u8>)>, CacheError> {
-        let what = "listing cached cases";
-        sqlx::query("SELECT case_id, sealed_listing FROM listings ORDER BY case_id")
+    /// Every listing page, in page order.
+    pub async fn listing_pages(&self) -> Result<Vec<ListingPage>, CacheError> {
+        sqlx::query("SELECT page, sealed FROM listing_pages ORDER BY page")
             .fetch_all(&self.pool)
             .await
-            .map_err(backend(what))?
+            .map_err(backend("reading listing pages"))?
             .iter()
-            .map(|row| {
-                Ok((
-                    id_from(row.try_get("case_id").map_err(backend(what))?)?,
-                    row.try_get("sealed_listing").map_err(backend(what))?,
-                ))
-            })
+            .map(page_from)
             .collect()
     }
+
+    /// The listing pages among `pages`, in page order.
+    pub async fn listing_pages_among(&self, pages: &[u64]) -> Result<Vec<ListingPage>, CacheError> {
+        if pages.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT page, sealed FROM listing_pages WHERE page IN (");
+        let mut list = q.separated(", ");
+        for page in pages {
+            list.push_bind(count_to(*page));
+        }
+        q.push(") ORDER BY page");
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("reading listing pages"))?
+            .iter()
+            .map(page_from)
+            .collect()
+    }
+
+    /// The highest page number in use, if any.
+    pub async fn last_listing_page(&self) -> Result<Option<u64>, CacheError> {
+        let what = "reading listing pages";
+        let last: Option<i64> = sqlx::query("SELECT max(page) AS last FROM listing_pages")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend(what))?
+            .try_get("last")
+            .map_err(backend(what))?;
+        last.map(count_from).transpose()
+    }
+}
+
+fn page_from(row: &SqliteRow) -> Result<ListingPage, CacheError> {
+    let get = backend("reading listing pages");
+    Ok(ListingPage {
+        page: count_from(row.try_get("page").map_err(&get)?)?,
+        sealed: row.try_get("sealed").map_err(&get)?,
+    })
+}
+
+async fn write_pages(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    pages: &PageChanges,
+) -> Result<(), CacheError> {
+    let what = "writing listing pages";
+    for page in &pages.put {
+        sqlx::query(
+            "INSERT INTO listing_pages (page, sealed) VALUES (?, ?) \
+             ON CONFLICT (page) DO UPDATE SET sealed = excluded.sealed",
+        )
+        .bind(count_to(page.page))
+        .bind(page.sealed.as_slice())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend(what))?;
+    }
+    for page in &pages.drop {
+        sqlx::query("DELETE FROM listing_pages WHERE page = ?")
+            .bind(count_to(*page))
+            .execute(&mut **tx)
+            .await
+            .map_err(backend(what))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -365,44 +459,56 @@ mod tests {
             keys_version: u64::from(n),
             sealed_keys: vec![1, n],
             sealed_state: vec![2, n, 0, 255],
-            sealed_listing: vec![3, n],
+            listing_page: u64::from(n) % 2,
+        }
+    }
+
+    fn page(page: u64, len: usize) -> ListingPage {
+        ListingPage {
+            page,
+            // Every byte value, and a length that differs per page.
+            sealed: (0..=255u8)
+                .cycle()
+                .skip(page as usize % 7)
+                .take(len)
+                .collect(),
         }
     }
 
     #[tokio::test]
-    async fn listings_come_back_whole_and_in_order_past_a_thousand() {
+    async fn listing_pages_come_back_whole_in_order_and_are_replaced_or_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let db = CacheDb::open(&dir.path().join("cache.sqlite"))
             .await
             .unwrap();
-        let rows: Vec<CachedCase> = (0..2500u32)
+        assert_eq!(db.last_listing_page().await.unwrap(), None);
+        let pages: Vec<ListingPage> = (0..40)
             .rev()
-            .map(|i| {
-                let mut id = [0u8; 16];
-                id[..4].copy_from_slice(&i.to_be_bytes());
-                CachedCase {
-                    case_id: id,
-                    len: 1,
-                    head_hash: [0; 32],
-                    keys_version: 0,
-                    sealed_keys: vec![],
-                    sealed_state: vec![],
-                    // Every byte value, and a length that differs per row.
-                    sealed_listing: (0..=255u8)
-                        .cycle()
-                        .skip(i as usize % 7)
-                        .take(300 + i as usize % 13)
-                        .collect(),
-                }
-            })
+            .map(|n| page(n, 70_000 + n as usize))
             .collect();
-        db.put_cases(&rows).await.unwrap();
-        let mut expected: Vec<(CaseId, Vec<u8>)> = rows
-            .into_iter()
-            .map(|r| (r.case_id, r.sealed_listing))
-            .collect();
-        expected.sort();
-        assert_eq!(db.listings().await.unwrap(), expected);
+        let changes = PageChanges {
+            put: pages.clone(),
+            drop: vec![],
+        };
+        db.put_cases(&[], &changes).await.unwrap();
+        let mut expected = pages;
+        expected.sort_by_key(|p| p.page);
+        assert_eq!(db.listing_pages().await.unwrap(), expected);
+        assert_eq!(db.last_listing_page().await.unwrap(), Some(39));
+        assert_eq!(
+            db.listing_pages_among(&[7, 3, 99]).await.unwrap(),
+            vec![expected[3].clone(), expected[7].clone()]
+        );
+        let changes = PageChanges {
+            put: vec![page(3, 10)],
+            drop: vec![39, 7],
+        };
+        db.put_cases(&[], &changes).await.unwrap();
+        let now = db.listing_pages().await.unwrap();
+        assert_eq!(now.len(), 38);
+        assert_eq!(now[3], page(3, 10), "replaced");
+        assert!(now.iter().all(|p| p.page != 7 && p.page != 39), "dropped");
+        assert_eq!(db.last_listing_page().await.unwrap(), Some(38));
     }
 
     #[tokio::test]
@@ -411,7 +517,13 @@ mod tests {
         let path = dir.path().join("cache.sqlite");
         let db = CacheDb::open(&path).await.unwrap();
         assert!(db.positions().await.unwrap().is_empty());
-        db.put_cases(&[case(2, 5), case(1, 3)]).await.unwrap();
+        let both = PageChanges {
+            put: vec![page(0, 3), page(1, 4)],
+            drop: vec![],
+        };
+        db.put_cases(&[case(2, 5), case(1, 3)], &both)
+            .await
+            .unwrap();
         assert_eq!(
             db.positions().await.unwrap(),
             vec![
@@ -419,24 +531,29 @@ mod tests {
                     case_id: [1; 16],
                     len: 3,
                     head_hash: [1; 32],
-                    keys_version: 1
+                    keys_version: 1,
+                    listing_page: 1,
                 },
                 Position {
                     case_id: [2; 16],
                     len: 5,
                     head_hash: [2; 32],
-                    keys_version: 2
+                    keys_version: 2,
+                    listing_page: 0,
                 }
             ]
         );
-        db.put_cases(&[case(1, 9)]).await.unwrap();
+        db.put_cases(&[case(1, 9)], &PageChanges::default())
+            .await
+            .unwrap();
         assert_eq!(
             db.cases(&[[1; 16], [7; 16]]).await.unwrap(),
             vec![case(1, 9)]
         );
+        db.set_sealed_keys([1; 16], &[8, 8]).await.unwrap();
         assert_eq!(
-            db.listings().await.unwrap(),
-            vec![([1; 16], vec![3, 1]), ([2; 16], vec![3, 2])]
+            db.cases(&[[1; 16]]).await.unwrap()[0].sealed_keys,
+            vec![8, 8]
         );
         db.raise_known_heads(&[([1; 16], 4, [4; 32])])
             .await
@@ -456,9 +573,14 @@ mod tests {
             db.known_heads(&[[1; 16], [9; 16]]).await.unwrap(),
             vec![([1; 16], 6, [6; 32])]
         );
-        db.remove_cases(&[[1; 16]]).await.unwrap();
+        let emptied = PageChanges {
+            put: vec![],
+            drop: vec![1],
+        };
+        db.remove_cases(&[[1; 16]], &emptied).await.unwrap();
         assert_eq!(db.known_heads(&[[1; 16]]).await.unwrap().len(), 1, "kept");
         assert_eq!(db.positions().await.unwrap().len(), 1);
+        assert_eq!(db.listing_pages().await.unwrap(), vec![page(0, 3)]);
         db.set_meta("check", b"x").await.unwrap();
         db.set_meta("check", b"y").await.unwrap();
         assert_eq!(db.meta("check").await.unwrap(), Some(b"y".to_vec()));

@@ -4,7 +4,7 @@
 
 mod support;
 
-use northstar_store_cache::CacheDb;
+use northstar_store_cache::{CacheDb, PageChanges};
 use support::{Backend, Server};
 
 fn case_ids(listed: &serde_json::Value) -> Vec<String> {
@@ -177,13 +177,14 @@ async fn the_local_copy_syncs_incrementally_reads_offline_and_expires() {
     let cache_path = ada.profile.join("cache.sqlite3");
     {
         let db = CacheDb::open(&cache_path).await.unwrap();
-        let mut rows = db
-            .cases(&[northstar_crypto::ids::from_hex::<16>(&ids[0]).unwrap()])
-            .await
-            .unwrap();
-        let last = rows[0].sealed_listing.len() - 1;
-        rows[0].sealed_listing[last] ^= 1;
-        db.put_cases(&rows).await.unwrap();
+        let mut pages = db.listing_pages().await.unwrap();
+        let last = pages[0].sealed.len() - 1;
+        pages[0].sealed[last] ^= 1;
+        let changes = PageChanges {
+            put: pages,
+            drop: vec![],
+        };
+        db.put_cases(&[], &changes).await.unwrap();
         db.close().await;
     }
     let err = ada.fails(&url, &["--offline", "case", "list"]);
