@@ -36,6 +36,7 @@ pub(crate) fn seal(key: &[u8; 32], page: u64, listings: &[&Listing]) -> ListingP
     let json = Zeroizing::new(serde_json::to_vec(listings).expect("listings serialize"));
     ListingPage {
         page,
+        listed: listings.len() as u64,
         sealed: localseal::seal(key, &label(page), &json, &mut OsRng),
     }
 }
@@ -47,12 +48,19 @@ pub(crate) fn open(key: &[u8; 32], page: &ListingPage) -> Result<Vec<Listing>> {
             page.page
         ))
     })?;
-    serde_json::from_slice(&plain).map_err(|_| {
+    let listings: Vec<Listing> = serde_json::from_slice(&plain).map_err(|_| {
         damaged(&format!(
             "the cached listing page {} is unreadable",
             page.page
         ))
-    })
+    })?;
+    if listings.len() as u64 != page.listed {
+        return Err(damaged(&format!(
+            "the cached listing page {} does not hold what its row says",
+            page.page
+        )));
+    }
+    Ok(listings)
 }
 
 /// Open every page, on every core, into one list in case id order. A case
@@ -101,8 +109,9 @@ pub(crate) struct Change {
 }
 
 /// The pages `changes` rewrite, and the page each listed case ends up on.
-/// A changed case stays on its page; a new one fills the last page, then
-/// new pages. Only one such plan may be in flight at a time per cache: the
+/// A changed case stays on its page. New ones join the last page while it
+/// is less than half full, then go on new pages: a cold sync never opens a
+/// page again to add to it, and a few new cases do not start a page each. Only one such plan may be in flight at a time per cache: the
 /// caller writes it before making the next.
 pub(crate) async fn plan(
     db: &CacheDb,
@@ -114,9 +123,10 @@ pub(crate) async fn plan(
         .iter()
         .any(|c| c.page.is_none() && c.listing.is_some());
     let last = db.last_listing_page().await.map_err(cache_error)?;
-    if arriving && let Some(last) = last {
-        wanted.insert(last);
-    }
+    let filling = last
+        .filter(|&(_, listed)| arriving && listed < (PAGE_SIZE / 2) as u64)
+        .map(|(page, _)| page);
+    wanted.extend(filling);
     let wanted: Vec<u64> = wanted.into_iter().collect();
     let mut pages: BTreeMap<u64, BTreeMap<String, Listing>> = BTreeMap::new();
     for page in db.listing_pages_among(&wanted).await.map_err(cache_error)? {
@@ -139,8 +149,8 @@ pub(crate) async fn plan(
             dirty.insert(page);
         }
     }
-    let mut next = last.map_or(0, |l| l + 1);
-    let mut filling = last;
+    let mut next = last.map_or(0, |(page, _)| page + 1);
+    let mut filling = filling;
     let mut placed = HashMap::new();
     for change in changes {
         let Some(listing) = change.listing else {
@@ -225,20 +235,21 @@ mod tests {
         let mut placed = apply(&db, arriving((0..300).rev())).await;
         placed.extend(apply(&db, arriving(300..700)).await);
         placed.extend(apply(&db, arriving(700..1300)).await);
+        placed.extend(apply(&db, arriving(1300..1310)).await);
         let mut per_page: BTreeMap<u64, usize> = BTreeMap::new();
         for page in placed.values() {
             *per_page.entry(*page).or_default() += 1;
         }
         assert_eq!(
             per_page.into_values().collect::<Vec<_>>(),
-            vec![512, 512, 276],
-            "pages filled before a new one starts"
+            vec![300, 400, 512, 98],
+            "a new page for each large round, filled up to its size; a few cases join a page less than half full"
         );
         let pages = db.listing_pages().await.unwrap();
-        assert_eq!(pages.len(), 3);
+        assert_eq!(pages.len(), 4);
         let all = open_all(&KEY, &pages, 2).unwrap();
         let ids: Vec<String> = all.iter().map(|l| l.case_id.clone()).collect();
-        let expected: Vec<String> = (0..1300)
+        let expected: Vec<String> = (0..1310)
             .map(|n| northstar_crypto::ids::to_hex(&id(n)))
             .collect();
         assert_eq!(ids, expected, "every case once, in case id order");
@@ -261,12 +272,12 @@ mod tests {
         assert_eq!(written.put.len(), 1, "one page rewritten");
         db.put_cases(&[], &written).await.unwrap();
         let all = open_all(&KEY, &db.listing_pages().await.unwrap(), 2).unwrap();
-        assert_eq!(all.len(), 1299);
+        assert_eq!(all.len(), 1309);
         assert_eq!(all[5].alias.as_deref(), Some("renamed"));
         assert!(all.iter().all(|l| l.case_id != listing(6, "").case_id));
 
         // A page whose every case leaves is dropped.
-        let last_page = placed[&id(1299)];
+        let last_page = placed[&id(1309)];
         let leaving: Vec<Change> = placed
             .iter()
             .filter(|(_, page)| **page == last_page)
@@ -286,10 +297,16 @@ mod tests {
         let one = seal(&KEY, 3, &[&listing(1, "a")]);
         let moved = ListingPage {
             page: 4,
-            sealed: one.sealed.clone(),
+            ..one.clone()
         };
         let err = open_all(&KEY, &[moved], 1).unwrap_err().to_string();
         assert!(err.contains("listing page 4 does not open"), "{err}");
+        let miscounted = ListingPage {
+            listed: 2,
+            ..one.clone()
+        };
+        let err = open_all(&KEY, &[miscounted], 1).unwrap_err().to_string();
+        assert!(err.contains("does not hold what its row says"), "{err}");
         let again = seal(&KEY, 9, &[&listing(1, "b")]);
         let err = open_all(&KEY, &[one, again], 2).unwrap_err().to_string();
         assert!(err.contains("listed on two cached pages"), "{err}");

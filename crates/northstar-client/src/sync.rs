@@ -809,70 +809,34 @@ pub async fn sync(
         chain,
     };
     let positions = cache.positions().await?;
+    let remembered_heads: HashMap<[u8; 16], (u64, [u8; 32])> = cache
+        .db
+        .known_heads_uncached()
+        .await
+        .map_err(cache_error)?
+        .into_iter()
+        .map(|(id, seq, hash)| (id, (seq, hash)))
+        .collect();
+    // The cases with a row in the cache: only their rows are read back.
+    let mut in_cache: BTreeSet<[u8; 16]> = positions.keys().copied().collect();
     let mut report = SyncReport::default();
-    // What the server says the member holds, with heads.
     // (case, from, rebuild) for every case that moved.
     let mut todo: Vec<(ObjectId, u64, bool)> = vec![];
+    // What the server says the member holds, with heads, a page at a time:
+    // the first rounds are fetched and verified while later pages arrive.
+    let mut heads = None;
     match scope {
         Scope::Full(case) => todo.push((case, 0, true)),
         Scope::One(case) => match positions.get(&case.0) {
             Some(p) => todo.push((case, p.len, false)),
             None => todo.push((case, 0, true)),
         },
-        Scope::All => {
-            // What the server says the member holds, with heads.
-            let mut heads: Vec<p::CaseHead> = vec![];
-            let mut after: Option<String> = None;
-            loop {
-                let page = api.cases(after.as_deref()).await?;
-                heads.extend(page.cases);
-                match page.next {
-                    Some(n) => after = Some(n),
-                    None => break,
-                }
-            }
-            report.cases = heads.len();
-            let mut listed = BTreeSet::new();
-            for h in &heads {
-                let case = crate::cases::parse_case_id(&h.case_id)
-                    .map_err(|_| ClientError::Protocol("a case id is not 32 hex digits".into()))?;
-                listed.insert(case.0);
-                match positions.get(&case.0) {
-                    None => todo.push((case, 0, true)),
-                    Some(p) if p.keys_version != h.keys_version => todo.push((case, 0, true)),
-                    Some(p) if p.len < h.len => todo.push((case, p.len, false)),
-                    Some(p) if p.len > h.len => report.refused.push((
-                        case,
-                        ChainError::Rollback {
-                            known: p.len - 1,
-                            served: h.len.saturating_sub(1),
-                        }
-                        .into(),
-                    )),
-                    Some(p)
-                        if p.len > 0
-                            && northstar_crypto::ids::to_hex(&p.head_hash) != h.head_hash =>
-                    {
-                        report
-                            .refused
-                            .push((case, ChainError::Fork { seq: p.len - 1 }.into()))
-                    }
-                    Some(_) => {}
-                }
-            }
-            // The member lost access to what the server no longer lists.
-            let gone: Vec<(CaseId, Option<u64>)> = positions
-                .values()
-                .filter(|p| !listed.contains(&p.case_id))
-                .map(|p| (p.case_id, Some(p.listing_page)))
-                .collect();
-            report.removed = gone.len();
-            cache.forget(&gone).await?;
-        }
+        Scope::All => heads = Some(page_heads(api)),
     }
     if scope != Scope::All {
         report.cases = 1;
     }
+    let mut listed = BTreeSet::new();
     // Round trips of up to BATCH cases; a case the server's page cut short
     // goes round again from where it stopped.
     // The next round is fetched while this one is verified, so the server's
@@ -880,8 +844,55 @@ pub async fn sync(
     // A round's rows are written while the next round is verified; a round
     // that holds a case still being written waits for that write first.
     let mut writing: Option<PendingWrite> = None;
-    let mut next = start_round(api, &mut todo);
-    while let Some((round, fetch)) = next.take() {
+    let mut next = None;
+    loop {
+        while let Some(feed) = heads.as_mut() {
+            // Wait for heads only when there is nothing else to do.
+            let page = if todo.is_empty() && next.is_none() {
+                feed.recv().await
+            } else {
+                match feed.try_recv() {
+                    Ok(page) => Some(page),
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(page) = page else {
+                heads = None;
+                // The member lost access to what the server no longer lists.
+                // Listing pages change one plan at a time.
+                if let Some(pending) = writing.take() {
+                    pending.finish().await?;
+                }
+                let gone: Vec<(CaseId, Option<u64>)> = positions
+                    .values()
+                    .filter(|p| !listed.contains(&p.case_id))
+                    .map(|p| (p.case_id, Some(p.listing_page)))
+                    .collect();
+                report.removed += gone.len();
+                cache.forget(&gone).await?;
+                for (id, _) in &gone {
+                    in_cache.remove(id);
+                }
+                break;
+            };
+            for head in page? {
+                report.cases += 1;
+                let (case, moved) = what_moved(&head, &positions)?;
+                listed.insert(case.0);
+                match moved {
+                    Ok(Some(work)) => todo.push(work),
+                    Ok(None) => {}
+                    Err(refused) => report.refused.push((case, refused)),
+                }
+            }
+        }
+        if next.is_none() {
+            next = start_round(api, &mut todo);
+        }
+        let Some((round, fetch)) = next.take() else {
+            break;
+        };
         let response = fetch
             .await
             .map_err(|e| ClientError::Protocol(format!("a sync request failed: {e}")))??;
@@ -890,21 +901,18 @@ pub async fn sync(
         if let Some(pending) = writing.take_if(|w| ids.iter().any(|id| w.cases.contains(id))) {
             pending.finish().await?;
         }
+        let held: Vec<[u8; 16]> = ids
+            .iter()
+            .filter(|id| in_cache.contains(*id))
+            .copied()
+            .collect();
         let cached: HashMap<[u8; 16], CachedCase> = cache
             .db
-            .cases(&ids)
+            .cases(&held)
             .await
             .map_err(cache_error)?
             .into_iter()
             .map(|c| (c.case_id, c))
-            .collect();
-        let remembered_heads: HashMap<[u8; 16], (u64, [u8; 32])> = cache
-            .db
-            .known_heads(&ids)
-            .await
-            .map_err(cache_error)?
-            .into_iter()
-            .map(|(id, seq, hash)| (id, (seq, hash)))
             .collect();
         let asked: HashMap<String, (ObjectId, u64, bool)> =
             round.iter().map(|w| (w.0.to_hex(), *w)).collect();
@@ -960,6 +968,9 @@ pub async fn sync(
                 pending.finish().await?;
             }
             cache.forget(&lost).await?;
+            for (id, _) in &lost {
+                in_cache.remove(id);
+            }
         }
         let outcomes = apply_in_parallel(&verifier, cache, works);
         let progress = outcomes
@@ -978,6 +989,7 @@ pub async fn sync(
                     report.entries += fetched;
                     report.updated += 1;
                     let page = cached.get(&case.0).map(|row| row.listing_page);
+                    in_cache.insert(case.0);
                     rows.push((row, listing, page));
                     if !complete && progress {
                         todo.push((case, state.len, false));
@@ -1006,14 +1018,65 @@ pub async fn sync(
                 heads,
             )),
         });
-        if next.is_none() {
-            next = start_round(api, &mut todo);
-        }
     }
     if let Some(pending) = writing.take() {
         pending.finish().await?;
     }
     Ok(report)
+}
+
+/// Page through the heads of every case the member holds, in the background.
+fn page_heads(api: &crate::Api) -> tokio::sync::mpsc::Receiver<Result<Vec<p::CaseHead>>> {
+    let (pages, feed) = tokio::sync::mpsc::channel(4);
+    let api = api.clone();
+    tokio::spawn(async move {
+        let mut after: Option<String> = None;
+        loop {
+            let (heads, next) = match api.cases(after.as_deref()).await {
+                Ok(page) => (page.cases, page.next),
+                Err(e) => {
+                    let _ = pages.send(Err(e)).await;
+                    return;
+                }
+            };
+            // A closed feed: the sync ended early.
+            if pages.send(Ok(heads)).await.is_err() {
+                return;
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => return,
+            }
+        }
+    });
+    feed
+}
+
+/// What a case's head on the server means for the cached copy: the round
+/// trip it needs (case, from, rebuild), nothing, or a refusal.
+type Moved = std::result::Result<Option<(ObjectId, u64, bool)>, ClientError>;
+
+fn what_moved(
+    head: &p::CaseHead,
+    positions: &HashMap<[u8; 16], Position>,
+) -> Result<(ObjectId, Moved)> {
+    let case = crate::cases::parse_case_id(&head.case_id)
+        .map_err(|_| ClientError::Protocol("a case id is not 32 hex digits".into()))?;
+    let moved = match positions.get(&case.0) {
+        None => Ok(Some((case, 0, true))),
+        Some(p) if p.keys_version != head.keys_version => Ok(Some((case, 0, true))),
+        Some(p) if p.len < head.len => Ok(Some((case, p.len, false))),
+        Some(p) if p.len > head.len => Err(ChainError::Rollback {
+            known: p.len - 1,
+            served: head.len.saturating_sub(1),
+        }
+        .into()),
+        Some(p) if p.len > 0 && northstar_crypto::ids::to_hex(&p.head_hash) != head.head_hash => {
+            Err(ChainError::Fork { seq: p.len - 1 }.into())
+        }
+        Some(_) => Ok(None),
+    };
+    Ok((case, moved))
 }
 
 /// A round's rows on their way into the cache.

@@ -13,5 +13,8 @@ ALTER TABLE cases ADD COLUMN listing_page INTEGER NOT NULL DEFAULT 0 CHECK (list
 
 CREATE TABLE listing_pages (
     page   INTEGER NOT NULL PRIMARY KEY CHECK (page >= 0),
+    -- How many cases the page lists, so a sync can tell whether to add to
+    -- it without opening it. The case rows say as much.
+    listed INTEGER NOT NULL CHECK (listed > 0),
     sealed BLOB    NOT NULL
 ) STRICT;

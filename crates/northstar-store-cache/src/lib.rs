@@ -61,6 +61,8 @@ pub struct CachedCase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListingPage {
     pub page: u64,
+    /// How many cases it lists.
+    pub listed: u64,
     pub sealed: Vec<u8>,
 }
 
@@ -316,36 +318,21 @@ impl CacheDb {
         Ok(())
     }
 
-    /// The highest heads remembered for any of `ids` (at most 10,000 at once).
-    pub async fn known_heads(
-        &self,
-        ids: &[CaseId],
-    ) -> Result<Vec<(CaseId, u64, [u8; 32])>, CacheError> {
+    /// The highest heads remembered for cases the cache does not hold (the
+    /// member lost access to them). A sync reads them once, up front, rather
+    /// than asking for each round of cases it has never seen.
+    pub async fn known_heads_uncached(&self) -> Result<Vec<(CaseId, u64, [u8; 32])>, CacheError> {
         let what = "reading remembered chain heads";
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT case_id, seq, hash FROM known_heads WHERE case_id IN (",
-        );
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id.to_vec());
-        }
-        q.push(")");
-        q.build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend(what))?
-            .iter()
-            .map(|row| {
-                Ok((
-                    id_from(row.try_get("case_id").map_err(backend(what))?)?,
-                    count_from(row.try_get("seq").map_err(backend(what))?)?,
-                    hash_from(row.try_get("hash").map_err(backend(what))?)?,
-                ))
-            })
-            .collect()
+        sqlx::query(
+            "SELECT case_id, seq, hash FROM known_heads \
+             WHERE case_id NOT IN (SELECT case_id FROM cases) ORDER BY case_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend(what))?
+        .iter()
+        .map(|row| head_from(row, what))
+        .collect()
     }
 
     /// Forget cases (the member lost access to them) with the listing
@@ -370,7 +357,7 @@ impl CacheDb {
 
     /// Every listing page, in page order.
     pub async fn listing_pages(&self) -> Result<Vec<ListingPage>, CacheError> {
-        sqlx::query("SELECT page, sealed FROM listing_pages ORDER BY page")
+        sqlx::query("SELECT page, listed, sealed FROM listing_pages ORDER BY page")
             .fetch_all(&self.pool)
             .await
             .map_err(backend("reading listing pages"))?
@@ -384,8 +371,9 @@ impl CacheDb {
         if pages.is_empty() {
             return Ok(vec![]);
         }
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT page, sealed FROM listing_pages WHERE page IN (");
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT page, listed, sealed FROM listing_pages WHERE page IN (",
+        );
         let mut list = q.separated(", ");
         for page in pages {
             list.push_bind(count_to(*page));
@@ -400,23 +388,36 @@ impl CacheDb {
             .collect()
     }
 
-    /// The highest page number in use, if any.
-    pub async fn last_listing_page(&self) -> Result<Option<u64>, CacheError> {
+    /// The highest page number in use and how many cases it lists, if any.
+    pub async fn last_listing_page(&self) -> Result<Option<(u64, u64)>, CacheError> {
         let what = "reading listing pages";
-        let last: Option<i64> = sqlx::query("SELECT max(page) AS last FROM listing_pages")
-            .fetch_one(&self.pool)
+        sqlx::query("SELECT page, listed FROM listing_pages ORDER BY page DESC LIMIT 1")
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend(what))?
-            .try_get("last")
-            .map_err(backend(what))?;
-        last.map(count_from).transpose()
+            .map(|row| {
+                Ok((
+                    count_from(row.try_get("page").map_err(backend(what))?)?,
+                    count_from(row.try_get("listed").map_err(backend(what))?)?,
+                ))
+            })
+            .transpose()
     }
+}
+
+fn head_from(row: &SqliteRow, what: &'static str) -> Result<(CaseId, u64, [u8; 32]), CacheError> {
+    Ok((
+        id_from(row.try_get("case_id").map_err(backend(what))?)?,
+        count_from(row.try_get("seq").map_err(backend(what))?)?,
+        hash_from(row.try_get("hash").map_err(backend(what))?)?,
+    ))
 }
 
 fn page_from(row: &SqliteRow) -> Result<ListingPage, CacheError> {
     let get = backend("reading listing pages");
     Ok(ListingPage {
         page: count_from(row.try_get("page").map_err(&get)?)?,
+        listed: count_from(row.try_get("listed").map_err(&get)?)?,
         sealed: row.try_get("sealed").map_err(&get)?,
     })
 }
@@ -428,10 +429,11 @@ async fn write_pages(
     let what = "writing listing pages";
     for page in &pages.put {
         sqlx::query(
-            "INSERT INTO listing_pages (page, sealed) VALUES (?, ?) \
-             ON CONFLICT (page) DO UPDATE SET sealed = excluded.sealed",
+            "INSERT INTO listing_pages (page, listed, sealed) VALUES (?, ?, ?) \
+             ON CONFLICT (page) DO UPDATE SET listed = excluded.listed, sealed = excluded.sealed",
         )
         .bind(count_to(page.page))
+        .bind(count_to(page.listed))
         .bind(page.sealed.as_slice())
         .execute(&mut **tx)
         .await
@@ -466,6 +468,7 @@ mod tests {
     fn page(page: u64, len: usize) -> ListingPage {
         ListingPage {
             page,
+            listed: 1 + page % 3,
             // Every byte value, and a length that differs per page.
             sealed: (0..=255u8)
                 .cycle()
@@ -494,7 +497,7 @@ mod tests {
         let mut expected = pages;
         expected.sort_by_key(|p| p.page);
         assert_eq!(db.listing_pages().await.unwrap(), expected);
-        assert_eq!(db.last_listing_page().await.unwrap(), Some(39));
+        assert_eq!(db.last_listing_page().await.unwrap(), Some((39, 1)));
         assert_eq!(
             db.listing_pages_among(&[7, 3, 99]).await.unwrap(),
             vec![expected[3].clone(), expected[7].clone()]
@@ -508,7 +511,7 @@ mod tests {
         assert_eq!(now.len(), 38);
         assert_eq!(now[3], page(3, 10), "replaced");
         assert!(now.iter().all(|p| p.page != 7 && p.page != 39), "dropped");
-        assert_eq!(db.last_listing_page().await.unwrap(), Some(38));
+        assert_eq!(db.last_listing_page().await.unwrap(), Some((38, 3)));
     }
 
     #[tokio::test]
@@ -555,30 +558,34 @@ mod tests {
             db.cases(&[[1; 16]]).await.unwrap()[0].sealed_keys,
             vec![8, 8]
         );
-        db.raise_known_heads(&[([1; 16], 4, [4; 32])])
-            .await
-            .unwrap();
-        db.raise_known_heads(&[([1; 16], 2, [2; 32])])
+        db.raise_known_heads(&[([1; 16], 4, [4; 32]), ([9; 16], 1, [9; 32])])
             .await
             .unwrap();
         assert_eq!(
-            db.known_heads(&[[1; 16]]).await.unwrap(),
-            vec![([1; 16], 4, [4; 32])],
-            "never lowered"
-        );
-        db.raise_known_heads(&[([1; 16], 6, [6; 32])])
-            .await
-            .unwrap();
-        assert_eq!(
-            db.known_heads(&[[1; 16], [9; 16]]).await.unwrap(),
-            vec![([1; 16], 6, [6; 32])]
+            db.known_heads_uncached().await.unwrap(),
+            vec![([9; 16], 1, [9; 32])],
+            "only the heads of cases not cached"
         );
         let emptied = PageChanges {
             put: vec![],
             drop: vec![1],
         };
         db.remove_cases(&[[1; 16]], &emptied).await.unwrap();
-        assert_eq!(db.known_heads(&[[1; 16]]).await.unwrap().len(), 1, "kept");
+        db.raise_known_heads(&[([1; 16], 2, [2; 32])])
+            .await
+            .unwrap();
+        assert_eq!(
+            db.known_heads_uncached().await.unwrap(),
+            vec![([1; 16], 4, [4; 32]), ([9; 16], 1, [9; 32])],
+            "kept when the case leaves the cache, and never lowered"
+        );
+        db.raise_known_heads(&[([1; 16], 6, [6; 32])])
+            .await
+            .unwrap();
+        assert_eq!(
+            db.known_heads_uncached().await.unwrap()[0],
+            ([1; 16], 6, [6; 32])
+        );
         assert_eq!(db.positions().await.unwrap().len(), 1);
         assert_eq!(db.listing_pages().await.unwrap(), vec![page(0, 3)]);
         db.set_meta("check", b"x").await.unwrap();
