@@ -170,7 +170,9 @@ pub fn next_number(fields: &BTreeMap<String, String>, prefix: &str) -> u32 {
         .keys()
         .filter_map(|name| split_numbered(name, prefix).map(|(n, _)| n))
         .max()
-        .map_or(1, |n| n + 1)
+        // After `prefix.4294967295.*` (only `case set` can write one) the
+        // number wraps to 0, in every build, as the TypeScript twin does.
+        .map_or(1, |n| n.wrapping_add(1))
 }
 
 #[cfg(test)]
@@ -213,6 +215,8 @@ mod tests {
         );
         assert_eq!(next_number(&f, "pathway"), 3);
         assert_eq!(next_number(&BTreeMap::new(), "leg"), 1);
+        let last = fields(&[("pathway.4294967295.kind", "other")]);
+        assert_eq!(next_number(&last, "pathway"), 0, "wraps instead of panicking");
         let l = legs(&f);
         assert_eq!(l.len(), 2);
         assert!(l[0].missed(101), "no check-in after its time");

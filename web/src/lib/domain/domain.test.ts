@@ -95,7 +95,7 @@ describe('Rust standard-library behaviours', () => {
     expect(parseDue('+🙂', NOW)).toBeNull();
   });
 
-  it('wraps the next number past u32::MAX as a release build does', () => {
+  it('wraps the next number past u32::MAX as Rust does', () => {
     expect(nextNumber({ 'pathway.4294967295.kind': 'other' }, 'pathway')).toBe(0);
   });
 });

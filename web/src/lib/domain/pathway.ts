@@ -125,9 +125,8 @@ export function legs(fields: Readonly<Record<string, string>>): Leg[] {
 
 /**
  * `next_number`: the next free number among `prefix.N.*` fields. After
- * `prefix.4294967295.*` (only `case set` can write one) Rust's `u32` wraps
- * to 0 in a release build (and panics in a debug one); this wraps too, so
- * both write the same field.
+ * `prefix.4294967295.*` (only `case set` can write one) Rust wraps its `u32`
+ * to 0 on purpose; this wraps too, so both write the same field.
  */
 export function nextNumber(fields: Readonly<Record<string, string>>, prefix: string): number {
   let max: number | null = null;
