@@ -216,7 +216,11 @@ mod tests {
         assert_eq!(next_number(&f, "pathway"), 3);
         assert_eq!(next_number(&BTreeMap::new(), "leg"), 1);
         let last = fields(&[("pathway.4294967295.kind", "other")]);
-        assert_eq!(next_number(&last, "pathway"), 0, "wraps instead of panicking");
+        assert_eq!(
+            next_number(&last, "pathway"),
+            0,
+            "wraps instead of panicking"
+        );
         let l = legs(&f);
         assert_eq!(l.len(), 2);
         assert!(l[0].missed(101), "no check-in after its time");
